@@ -1,0 +1,116 @@
+package courier
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/courier-io/courier/driver"
+	_ "github.com/courier-io/courier/internal/engine" // registers mem:// and file://
+)
+
+// Capabilities declares what the broker's backend supports.
+type Capabilities = driver.Capabilities
+
+// Broker is an open connection to a backend. It is safe for concurrent use.
+type Broker struct {
+	conn   driver.Conn
+	queues driver.Queues
+	url    string
+	closed atomic.Bool
+}
+
+// Option configures Open.
+type Option func(*openConfig)
+
+type openConfig struct {
+	logger *slog.Logger
+}
+
+// WithLogger sets the logger the backend logs to. Default: logs are discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *openConfig) { c.logger = l }
+}
+
+// Open connects to the backend named by rawURL:
+//
+//	mem://                     in-memory engine (lost on Close)
+//	file://PATH[?sync=MODE]    embedded durable engine in directory PATH;
+//	                           MODE is always (default: every acknowledged
+//	                           write is fdatasync'd), interval=D (bounded
+//	                           loss of D) or none
+//
+// Other schemes are available when their driver package is imported.
+// Open fails with an error wrapping ErrInvalid for a malformed URL or an
+// unknown scheme, and with the driver's error otherwise (for file://, a data
+// directory used by another process is reported with its pid).
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
+	cfg := openConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("courier: open: %w", driver.Invalid("url", "%v", err))
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("courier: open %q: %w", rawURL, driver.Invalid("url", "no scheme; use one of %s", schemeList()))
+	}
+	open, ok := driver.Lookup(u.Scheme)
+	if !ok {
+		return nil, fmt.Errorf("courier: open %q: %w", rawURL, driver.Invalid("url", "unknown scheme %q; registered are %s", u.Scheme, schemeList()))
+	}
+	conn, err := open(ctx, u, driver.Options{Logger: cfg.logger})
+	if err != nil {
+		return nil, fmt.Errorf("courier: open %s: %w", redact(u), err)
+	}
+	b := &Broker{conn: conn, url: redact(u)}
+	if q, ok := conn.(driver.Queues); ok && conn.Capabilities().Queues {
+		b.queues = q
+	}
+	return b, nil
+}
+
+func schemeList() string {
+	s := driver.Schemes()
+	for i := range s {
+		s[i] += "://"
+	}
+	return strings.Join(s, ", ")
+}
+
+// redact hides a password in a URL for logs and errors.
+func redact(u *url.URL) string { return u.Redacted() }
+
+// URL returns the URL the broker was opened with, password redacted.
+func (b *Broker) URL() string { return b.url }
+
+// Capabilities reports what the backend supports.
+func (b *Broker) Capabilities() Capabilities { return b.conn.Capabilities() }
+
+// Close closes the backend. On file:// it syncs everything written and
+// releases the data directory. Calls in progress fail with ErrClosed.
+// Close is idempotent.
+func (b *Broker) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	return b.conn.Close()
+}
+
+func (b *Broker) queueDriver() (driver.Queues, error) {
+	if b.closed.Load() {
+		return nil, ErrClosed
+	}
+	if b.queues == nil {
+		return nil, fmt.Errorf("queues: %w", ErrUnsupported)
+	}
+	return b.queues, nil
+}
