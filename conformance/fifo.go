@@ -72,9 +72,12 @@ var fifoCases = []testCase{
 			t.Fatalf("group a delivered %v while a1 is in flight", bodies(ds))
 		}
 		check(t, first[0].Nack(ctx(t), 0))
-		again := receive(t, q, courier.Max(10), courier.Wait(0))
+		again := receive(t, q, courier.Max(1), courier.Wait(0))
 		if got := bodies(again); !slices.Equal(got, []string{"a1"}) {
 			t.Fatalf("after nack of a1, receive = %v; want [a1] again, before a2", got)
+		}
+		if ds := receive(t, q, courier.Max(10), courier.Wait(0)); len(ds) != 0 {
+			t.Fatalf("group a delivered %v while a1 is in flight again", bodies(ds))
 		}
 		check(t, again[0].Ack(ctx(t)))
 		if got := bodies(receive(t, q, courier.Max(10), courier.Wait(0))); !slices.Equal(got, []string{"a2"}) {

@@ -1,0 +1,461 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/courier-io/courier/driver"
+)
+
+// pos locates a record in the log.
+type pos struct {
+	seg uint64
+	off int64
+}
+
+// journal is the log under a file:// engine. A mem:// engine has none and
+// keeps message bodies in memory instead.
+type journal interface {
+	// write appends records of type typ in order and returns their
+	// positions and a wait that returns once they are durable. It does not
+	// block on the disk.
+	write(typ byte, payloads [][]byte) ([]pos, func(context.Context) error, error)
+	// read returns the payload of the record at p.
+	read(p pos) (typ byte, payload []byte, err error)
+}
+
+// Engine is the embedded engine: every queue's state in memory, every change
+// recorded in the journal (file://) before it is acknowledged. One mutex
+// guards the state; the journal's group commit lets many callers share one
+// fsync while none of them holds the mutex.
+type Engine struct {
+	mu      sync.Mutex
+	j       journal // nil on mem://
+	nonce   uint64
+	nextSeq uint64
+	nextQID uint64
+	queues  map[string]*queue
+	byID    map[uint64]*queue
+	bodies  map[uint64][]byte // mem:// only: seq -> sendRecord payload
+	segLive map[uint64]int    // file:// only: live messages per log segment
+	failed  error             // set once the journal failed; writes stop
+	closed  bool
+
+	logger *slog.Logger
+	done   chan struct{}
+	wg     sync.WaitGroup
+	// onTick runs in the maintenance loop after retention sweeps (file://
+	// uses it for checkpoints and compaction).
+	onTick func()
+}
+
+func newEngine(j journal, logger *slog.Logger) *Engine {
+	e := &Engine{
+		j:       j,
+		nextSeq: 1,
+		nextQID: 1,
+		queues:  make(map[string]*queue),
+		byID:    make(map[uint64]*queue),
+		logger:  logger,
+		done:    make(chan struct{}),
+	}
+	if j == nil {
+		e.bodies = make(map[uint64][]byte)
+	} else {
+		e.segLive = make(map[uint64]int)
+	}
+	return e
+}
+
+// start runs the maintenance loop: once a second it applies the passage of
+// time to every queue (retention, dedup expiry) so memory is released even
+// on queues nobody reads.
+func (e *Engine) start() {
+	e.wg.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.done:
+				return
+			case <-t.C:
+				e.mu.Lock()
+				now := time.Now().UnixNano()
+				for _, q := range e.queues {
+					q.advance(now, e.forget)
+				}
+				e.mu.Unlock()
+				if e.onTick != nil {
+					e.onTick()
+				}
+			}
+		}
+	})
+}
+
+// Capabilities reports everything: the embedded engine implements the full
+// queue contract.
+func (e *Engine) Capabilities() driver.Capabilities {
+	return driver.Capabilities{
+		Queues: true, FIFO: true, Dedup: true, Delay: true, DeadLetter: true,
+		Redrive: true, LongPoll: true, Persistent: e.j != nil,
+	}
+}
+
+// stop marks the engine closed and stops its goroutines; the caller then
+// closes the journal.
+func (e *Engine) stop() bool {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return false
+	}
+	e.closed = true
+	close(e.done)
+	e.mu.Unlock()
+	e.wg.Wait()
+	return true
+}
+
+// now is the engine's clock: wall time in unix nanoseconds (fake time
+// inside testing/synctest bubbles).
+func now() int64 { return time.Now().UnixNano() }
+
+// usable checks the engine can serve a call; the caller holds e.mu.
+func (e *Engine) usable() error {
+	if e.closed {
+		return driver.ErrClosed
+	}
+	return nil
+}
+
+// writable checks the engine can accept a change; the caller holds e.mu.
+func (e *Engine) writable() error {
+	if e.closed {
+		return driver.ErrClosed
+	}
+	return e.failed
+}
+
+// log writes records of type typ and returns their positions and a wait
+// for durability (nil on mem://). The caller holds e.mu, so the log's order
+// is the order of state changes. A failed write stops all later writes.
+func (e *Engine) log(typ byte, payloads ...[]byte) ([]pos, func(context.Context) error, error) {
+	if e.j == nil {
+		return nil, nil, nil
+	}
+	if e.failed != nil {
+		return nil, nil, e.failed
+	}
+	ps, wait, err := e.j.write(typ, payloads)
+	if err != nil {
+		e.fail(err)
+		return nil, nil, e.failed
+	}
+	return ps, wait, nil
+}
+
+func (e *Engine) fail(err error) {
+	if e.failed == nil {
+		e.failed = fmt.Errorf("%w: %v; the engine accepts no more writes until it is reopened", driver.ErrStorage, err)
+		e.logger.Error("storage failed; writes stopped", "err", err)
+	}
+}
+
+// await waits for a durability wait returned by log (nil is done).
+func (e *Engine) await(ctx context.Context, wait func(context.Context) error) error {
+	if wait == nil {
+		return nil
+	}
+	if err := wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.mu.Lock()
+		e.fail(err)
+		err = e.failed
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// queue returns the queue named name; the caller holds e.mu.
+func (e *Engine) queue(name string) (*queue, error) {
+	q := e.queues[name]
+	if q == nil {
+		return nil, fmt.Errorf("queue %q: %w", name, driver.ErrNotFound)
+	}
+	return q, nil
+}
+
+// forget releases what the engine keeps for a deleted message.
+func (e *Engine) forget(m *message) {
+	if e.bodies != nil {
+		delete(e.bodies, m.seq)
+		return
+	}
+	if n := e.segLive[m.pos.seg] - 1; n > 0 {
+		e.segLive[m.pos.seg] = n
+	} else {
+		delete(e.segLive, m.pos.seg)
+	}
+}
+
+// messageID formats a message ID: the engine nonce and the sequence number
+// as a UUID-shaped string.
+func (e *Engine) messageID(seq uint64) string {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], e.nonce)
+	binary.BigEndian.PutUint64(raw[8:], seq)
+	var out [36]byte
+	hex.Encode(out[0:8], raw[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], raw[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], raw[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], raw[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], raw[10:16])
+	return string(out[:])
+}
+
+// receipt identifies one delivery: queue incarnation, message and receive
+// count, with a checksum keyed by the engine nonce so garbage is rejected.
+type receipt struct {
+	qid, seq uint64
+	receives int32
+}
+
+func (e *Engine) encodeReceipt(r receipt) string {
+	b := make([]byte, 0, 40)
+	b = binary.AppendUvarint(b, r.qid)
+	b = binary.AppendUvarint(b, r.seq)
+	b = binary.AppendUvarint(b, uint64(r.receives))
+	b = binary.BigEndian.AppendUint32(b, e.receiptSum(b))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (e *Engine) receiptSum(b []byte) uint32 {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], e.nonce)
+	return crc32.Update(crc32.Checksum(k[:], castagnoli), castagnoli, b)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func (e *Engine) decodeReceipt(s string) (receipt, error) {
+	bad := fmt.Errorf("receipt %.40q: %w", s, driver.ErrReceiptInvalid)
+	if len(s) > 64 {
+		return receipt{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 7 {
+		return receipt{}, bad
+	}
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if e.receiptSum(body) != sum {
+		return receipt{}, bad
+	}
+	d := decoder{b: body}
+	r := receipt{qid: d.uint(), seq: d.uint(), receives: int32(d.uint())}
+	if d.end() != nil {
+		return receipt{}, bad
+	}
+	return r, nil
+}
+
+// ListQueues returns the queue names in order.
+func (e *Engine) ListQueues(ctx context.Context) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.usable(); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(e.queues))
+	for n := range e.queues {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// QueueInfo returns a queue's attributes and stats.
+func (e *Engine) QueueInfo(ctx context.Context, name string) (driver.QueueInfo, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.usable(); err != nil {
+		return driver.QueueInfo{}, err
+	}
+	q, err := e.queue(name)
+	if err != nil {
+		return driver.QueueInfo{}, err
+	}
+	t := now()
+	q.advance(t, e.forget)
+	return q.info(t), nil
+}
+
+// checkDeadLetter checks that attrs' dead-letter queue exists and matches
+// the queue's kind; the caller holds e.mu.
+func (e *Engine) checkDeadLetter(name string, attrs driver.QueueAttributes) error {
+	if attrs.DeadLetterQueue == "" {
+		return nil
+	}
+	if attrs.DeadLetterQueue == name {
+		return driver.Invalid("dead_letter_queue", "a queue cannot be its own dead-letter queue")
+	}
+	dlq := e.queues[attrs.DeadLetterQueue]
+	if dlq == nil {
+		return driver.Invalid("dead_letter_queue", "queue %q does not exist; create it first", attrs.DeadLetterQueue)
+	}
+	if dlq.attrs.FIFO != attrs.FIFO {
+		kind := "standard"
+		if attrs.FIFO {
+			kind = "FIFO"
+		}
+		return driver.Invalid("dead_letter_queue", "queue %q must be a %s queue like this one", attrs.DeadLetterQueue, kind)
+	}
+	return nil
+}
+
+// CreateQueue creates a queue, or returns the existing one if its
+// attributes are equal.
+func (e *Engine) CreateQueue(ctx context.Context, name string, attrs driver.QueueAttributes) (driver.QueueInfo, error) {
+	if err := driver.ValidateQueueName("name", name); err != nil {
+		return driver.QueueInfo{}, err
+	}
+	if err := attrs.Validate(); err != nil {
+		return driver.QueueInfo{}, err
+	}
+	e.mu.Lock()
+	if err := e.writable(); err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	t := now()
+	if q := e.queues[name]; q != nil {
+		defer e.mu.Unlock()
+		if q.attrs != attrs {
+			return driver.QueueInfo{}, fmt.Errorf("queue %q exists with other attributes: %w", name, driver.ErrConflict)
+		}
+		q.advance(t, e.forget)
+		return q.info(t), nil
+	}
+	if err := e.checkDeadLetter(name, attrs); err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	rec := &queueRecord{QID: e.nextQID, Name: name, Attrs: attrs, At: t}
+	_, wait, err := e.log(recCreateQueue, encodeRecord(rec))
+	if err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	e.applyCreate(rec)
+	info := e.queues[name].info(t)
+	e.mu.Unlock()
+	return info, e.await(ctx, wait)
+}
+
+// SetQueueAttributes replaces a queue's attributes.
+func (e *Engine) SetQueueAttributes(ctx context.Context, name string, attrs driver.QueueAttributes) (driver.QueueInfo, error) {
+	if err := attrs.Validate(); err != nil {
+		return driver.QueueInfo{}, err
+	}
+	e.mu.Lock()
+	if err := e.writable(); err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	q, err := e.queue(name)
+	if err == nil && q.attrs.FIFO != attrs.FIFO {
+		err = fmt.Errorf("queue %q: the FIFO attribute cannot change after creation: %w", name, driver.ErrConflict)
+	}
+	if err == nil {
+		err = e.checkDeadLetter(name, attrs)
+	}
+	if err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	t := now()
+	rec := &queueRecord{QID: q.qid, Name: name, Attrs: attrs, At: t}
+	_, wait, err := e.log(recSetAttrs, encodeRecord(rec))
+	if err != nil {
+		e.mu.Unlock()
+		return driver.QueueInfo{}, err
+	}
+	e.applySetAttrs(rec)
+	q.advance(t, e.forget)
+	info := q.info(t)
+	e.mu.Unlock()
+	return info, e.await(ctx, wait)
+}
+
+// DeleteQueue deletes a queue and its messages. A queue that another queue
+// uses as its dead-letter queue cannot be deleted (ErrConflict).
+func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
+	e.mu.Lock()
+	if err := e.writable(); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	q, err := e.queue(name)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	var users []string
+	for _, other := range e.queues {
+		if other.attrs.DeadLetterQueue == name {
+			users = append(users, other.name)
+		}
+	}
+	if len(users) > 0 {
+		sort.Strings(users)
+		e.mu.Unlock()
+		return fmt.Errorf("queue %q is the dead-letter queue of %q; change their attributes first: %w", name, users, driver.ErrConflict)
+	}
+	_, wait, err := e.log(recDeleteQueue, encodeRecord(&qidRecord{QID: q.qid}))
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.applyDelete(&qidRecord{QID: q.qid})
+	e.mu.Unlock()
+	return e.await(ctx, wait)
+}
+
+// PurgeQueue deletes every message of a queue.
+func (e *Engine) PurgeQueue(ctx context.Context, name string) (int, error) {
+	e.mu.Lock()
+	if err := e.writable(); err != nil {
+		e.mu.Unlock()
+		return 0, err
+	}
+	q, err := e.queue(name)
+	if err != nil {
+		e.mu.Unlock()
+		return 0, err
+	}
+	q.advance(now(), e.forget)
+	n := len(q.msgs)
+	_, wait, err := e.log(recPurge, encodeRecord(&qidRecord{QID: q.qid}))
+	if err != nil {
+		e.mu.Unlock()
+		return 0, err
+	}
+	e.applyPurge(&qidRecord{QID: q.qid})
+	e.mu.Unlock()
+	return n, e.await(ctx, wait)
+}

@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/courier-io/courier/driver"
+)
+
+// pending is a delivery chosen under the lock whose body is read after it.
+type pending struct {
+	d       driver.Delivery
+	p       pos
+	payload []byte // mem:// only
+}
+
+// Receive delivers up to req.Max visible messages. With none visible it
+// waits as req.Wait says, woken at once by a send, a nack or a message whose
+// timer expires. A message received more than its queue's MaxReceives is
+// moved to the dead-letter queue instead of being delivered.
+func (e *Engine) Receive(ctx context.Context, name string, req driver.ReceiveRequest) ([]driver.Delivery, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	max := max(req.Max, 1)
+	var deadline int64
+	for first := true; ; first = false {
+		e.mu.Lock()
+		if err := e.usable(); err != nil {
+			e.mu.Unlock()
+			return nil, err
+		}
+		q, err := e.queue(name)
+		if err != nil {
+			e.mu.Unlock()
+			return nil, err
+		}
+		t := now()
+		if first {
+			wait := req.Wait
+			switch wait {
+			case driver.WaitQueueDefault:
+				wait = q.attrs.ReceiveWait
+			case driver.NoWait:
+				wait = 0
+			}
+			deadline = t + int64(wait)
+		}
+		q.advance(t, e.forget)
+		got, err := e.take(q, max, req.Visibility, t)
+		if err != nil {
+			e.mu.Unlock()
+			return nil, err
+		}
+		if len(got) > 0 || t >= deadline {
+			e.mu.Unlock()
+			return e.read(got)
+		}
+		signal := q.signal
+		wake := deadline
+		if next := q.nextTimer(); next != 0 && next < wake {
+			wake = next
+		}
+		e.mu.Unlock()
+
+		timer := time.NewTimer(time.Duration(wake - t))
+		select {
+		case <-signal:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-e.done:
+			timer.Stop()
+			return nil, driver.ErrClosed
+		}
+		timer.Stop()
+	}
+}
+
+// take delivers up to max receivable messages of q; the caller holds e.mu.
+// The receive record is logged without waiting for it to be durable: a
+// receive lost in a crash only makes the message visible again sooner.
+func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]pending, error) {
+	if q.nVisible == 0 {
+		return nil, nil
+	}
+	if err := e.writable(); err != nil {
+		return nil, err
+	}
+	if err := e.deadLetter(q, max, t); err != nil {
+		return nil, err
+	}
+	deliver := q.receivable(max)
+	if len(deliver) == 0 {
+		return nil, nil
+	}
+	if visibility == 0 {
+		visibility = q.attrs.VisibilityTimeout
+	}
+	visibleAt := t + int64(visibility)
+	rec := &receiveRecord{QID: q.qid, At: t, Items: make([]receiveItem, len(deliver))}
+	for i, m := range deliver {
+		rec.Items[i] = receiveItem{Seq: m.seq, Receives: uint64(m.receives) + 1, VisibleAt: visibleAt}
+	}
+	if _, _, err := e.log(recReceive, encodeRecord(rec)); err != nil {
+		return nil, err
+	}
+	e.applyReceive(rec)
+	out := make([]pending, len(deliver))
+	for i, m := range deliver {
+		pd := pending{p: m.pos, d: driver.Delivery{
+			ID:              e.messageID(m.seq),
+			Receipt:         e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}),
+			ReceiveCount:    int(m.receives),
+			SentAt:          time.Unix(0, m.sentAt),
+			FirstReceivedAt: time.Unix(0, m.firstRecv),
+			Sequence:        m.fifoSeq,
+		}}
+		if m.source != nil {
+			pd.d.SourceQueue = *m.source
+		}
+		if e.bodies != nil {
+			pd.payload = e.bodies[m.seq]
+		}
+		out[i] = pd
+	}
+	return out, nil
+}
+
+// deadLetter moves the receivable messages of q that have used up their
+// receives to its dead-letter queue, until the first max receivable
+// messages are all deliverable; the caller holds e.mu.
+func (e *Engine) deadLetter(q *queue, max int, t int64) error {
+	if q.attrs.MaxReceives == 0 {
+		return nil
+	}
+	dlq := e.queues[q.attrs.DeadLetterQueue]
+	if dlq == nil {
+		return nil
+	}
+	for {
+		var moves []*moveRecord
+		var payloads [][]byte
+		for _, m := range q.receivable(max) {
+			if int(m.receives) >= q.attrs.MaxReceives {
+				mv := &moveRecord{From: q.qid, To: dlq.qid, Seq: m.seq, At: t, Source: q.name}
+				moves = append(moves, mv)
+				payloads = append(payloads, encodeRecord(mv))
+			}
+		}
+		if len(moves) == 0 {
+			return nil
+		}
+		if _, _, err := e.log(recMove, payloads...); err != nil {
+			return err
+		}
+		for _, mv := range moves {
+			e.applyMove(mv)
+		}
+	}
+}
+
+// read fills in bodies and headers from the send records, outside the
+// lock. A message whose record cannot be read any more (deleted meanwhile
+// together with its segment) is left out.
+func (e *Engine) read(ps []pending) ([]driver.Delivery, error) {
+	out := make([]driver.Delivery, 0, len(ps))
+	for _, pd := range ps {
+		payload := pd.payload
+		if payload == nil && e.j != nil {
+			typ, p, err := e.j.read(pd.p)
+			if err != nil {
+				e.logger.Warn("receive: message record unreadable; skipped", "msg_id", pd.d.ID, "err", err)
+				continue
+			}
+			if typ != recSend && typ != recRelocate {
+				e.logger.Error("receive: message points at a record of the wrong type", "msg_id", pd.d.ID, "type", typ)
+				continue
+			}
+			payload = p
+		}
+		r, err := decodeRecord(recSend, payload)
+		if err != nil {
+			return nil, fmt.Errorf("message %s: %w: %v", pd.d.ID, driver.ErrStorage, err)
+		}
+		s := r.(*sendRecord)
+		pd.d.Body, pd.d.Headers, pd.d.Group, pd.d.DedupID = s.Body, s.Headers, s.Group, s.DedupID
+		if pd.d.Body == nil {
+			pd.d.Body = []byte{}
+		}
+		out = append(out, pd.d)
+	}
+	return out, nil
+}

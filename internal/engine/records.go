@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/courier-io/courier/driver"
+)
+
+// Record types in the log. Every change of queue state is one record,
+// written under the engine's lock so that the log's order is the order in
+// which changes were applied; replaying the records from a checkpoint
+// rebuilds the state exactly. Numbers are stable: they are on disk.
+const (
+	recMeta        byte = 1  // engine identity: metaRecord
+	recCreateQueue byte = 2  // queueRecord
+	recSetAttrs    byte = 3  // queueRecord
+	recDeleteQueue byte = 4  // qidRecord
+	recPurge       byte = 5  // qidRecord
+	recSend        byte = 6  // sendRecord; one per message, its body included
+	recReceive     byte = 7  // receiveRecord
+	recAck         byte = 8  // ackRecord
+	recVisibility  byte = 9  // visibilityRecord
+	recMove        byte = 10 // moveRecord: dead-lettering and redrive
+	recRelocate    byte = 11 // sendRecord of a live message copied by compaction
+)
+
+// metaRecord names the engine instance; message IDs embed its nonce.
+type metaRecord struct {
+	Nonce uint64
+}
+
+func (r *metaRecord) encode(e *encoder) { e.uint(r.Nonce) }
+func (r *metaRecord) decode(d *decoder) { r.Nonce = d.uint() }
+
+// queueRecord creates a queue or replaces its attributes.
+type queueRecord struct {
+	QID   uint64
+	Name  string
+	Attrs driver.QueueAttributes
+	At    int64 // unix nanoseconds
+}
+
+func (r *queueRecord) encode(e *encoder) {
+	e.uint(r.QID)
+	e.str(r.Name)
+	encodeAttrs(e, &r.Attrs)
+	e.int(r.At)
+}
+
+func (r *queueRecord) decode(d *decoder) {
+	r.QID = d.uint()
+	r.Name = d.str()
+	decodeAttrs(d, &r.Attrs)
+	r.At = d.int()
+}
+
+func encodeAttrs(e *encoder, a *driver.QueueAttributes) {
+	e.int(int64(a.VisibilityTimeout))
+	e.int(int64(a.RetentionPeriod))
+	e.int(int64(a.DeliveryDelay))
+	e.int(int64(a.ReceiveWait))
+	e.uint(uint64(a.MaxMessageSize))
+	e.uint(uint64(a.MaxReceives))
+	e.str(a.DeadLetterQueue)
+	e.bool(a.FIFO)
+	e.bool(a.ContentBasedDedup)
+}
+
+func decodeAttrs(d *decoder, a *driver.QueueAttributes) {
+	a.VisibilityTimeout = time.Duration(d.int())
+	a.RetentionPeriod = time.Duration(d.int())
+	a.DeliveryDelay = time.Duration(d.int())
+	a.ReceiveWait = time.Duration(d.int())
+	a.MaxMessageSize = int(d.uint() & 0x7fffffff)
+	a.MaxReceives = int(d.uint() & 0x7fffffff)
+	a.DeadLetterQueue = d.str()
+	a.FIFO = d.bool()
+	a.ContentBasedDedup = d.bool()
+}
+
+// qidRecord names one queue incarnation.
+type qidRecord struct{ QID uint64 }
+
+func (r *qidRecord) encode(e *encoder) { e.uint(r.QID) }
+func (r *qidRecord) decode(d *decoder) { r.QID = d.uint() }
+
+// sendRecord stores one message. Receive reads the body and headers back
+// from it; the index keeps only its position.
+type sendRecord struct {
+	QID       uint64
+	Seq       uint64
+	FIFOSeq   uint64
+	SentAt    int64
+	VisibleAt int64
+	Group     string
+	DedupID   string
+	Headers   map[string]string
+	Body      []byte
+}
+
+func (r *sendRecord) encode(e *encoder) {
+	e.uint(r.QID)
+	e.uint(r.Seq)
+	e.uint(r.FIFOSeq)
+	e.int(r.SentAt)
+	e.int(r.VisibleAt)
+	e.str(r.Group)
+	e.str(r.DedupID)
+	e.uint(uint64(len(r.Headers)))
+	for k, v := range r.Headers {
+		e.str(k)
+		e.str(v)
+	}
+	e.bytes(r.Body)
+}
+
+func (r *sendRecord) decode(d *decoder) {
+	r.QID = d.uint()
+	r.Seq = d.uint()
+	r.FIFOSeq = d.uint()
+	r.SentAt = d.int()
+	r.VisibleAt = d.int()
+	r.Group = d.str()
+	r.DedupID = d.str()
+	if n := d.count(2); n > 0 {
+		r.Headers = make(map[string]string, n)
+		for range n {
+			k := d.str()
+			r.Headers[k] = d.str()
+		}
+	}
+	r.Body = d.raw()
+}
+
+// receiveRecord records deliveries: each message's new receive count and
+// the end of its visibility timeout.
+type receiveRecord struct {
+	QID   uint64
+	At    int64
+	Items []receiveItem
+}
+
+type receiveItem struct {
+	Seq       uint64
+	Receives  uint64
+	VisibleAt int64
+}
+
+func (r *receiveRecord) encode(e *encoder) {
+	e.uint(r.QID)
+	e.int(r.At)
+	e.uint(uint64(len(r.Items)))
+	for _, it := range r.Items {
+		e.uint(it.Seq)
+		e.uint(it.Receives)
+		e.int(it.VisibleAt)
+	}
+}
+
+func (r *receiveRecord) decode(d *decoder) {
+	r.QID = d.uint()
+	r.At = d.int()
+	r.Items = make([]receiveItem, d.count(3))
+	for i := range r.Items {
+		r.Items[i] = receiveItem{Seq: d.uint(), Receives: d.uint(), VisibleAt: d.int()}
+	}
+}
+
+// ackRecord deletes messages.
+type ackRecord struct {
+	QID  uint64
+	Seqs []uint64
+}
+
+func (r *ackRecord) encode(e *encoder) {
+	e.uint(r.QID)
+	e.uint(uint64(len(r.Seqs)))
+	for _, s := range r.Seqs {
+		e.uint(s)
+	}
+}
+
+func (r *ackRecord) decode(d *decoder) {
+	r.QID = d.uint()
+	r.Seqs = make([]uint64, d.count(1))
+	for i := range r.Seqs {
+		r.Seqs[i] = d.uint()
+	}
+}
+
+// visibilityRecord changes when messages become visible (nack, extend):
+// at once when VisibleAt is not after At.
+type visibilityRecord struct {
+	QID       uint64
+	At        int64
+	VisibleAt int64
+	Seqs      []uint64
+}
+
+func (r *visibilityRecord) encode(e *encoder) {
+	e.uint(r.QID)
+	e.int(r.At)
+	e.int(r.VisibleAt)
+	e.uint(uint64(len(r.Seqs)))
+	for _, s := range r.Seqs {
+		e.uint(s)
+	}
+}
+
+func (r *visibilityRecord) decode(d *decoder) {
+	r.QID = d.uint()
+	r.At = d.int()
+	r.VisibleAt = d.int()
+	r.Seqs = make([]uint64, d.count(1))
+	for i := range r.Seqs {
+		r.Seqs[i] = d.uint()
+	}
+}
+
+// moveRecord moves a message to another queue (to its dead-letter queue, or
+// back by redrive). The body stays where it is in the log.
+type moveRecord struct {
+	From, To uint64
+	Seq      uint64
+	At       int64
+	Source   string // the queue a dead-lettered message came from; empty on redrive
+}
+
+func (r *moveRecord) encode(e *encoder) {
+	e.uint(r.From)
+	e.uint(r.To)
+	e.uint(r.Seq)
+	e.int(r.At)
+	e.str(r.Source)
+}
+
+func (r *moveRecord) decode(d *decoder) {
+	r.From = d.uint()
+	r.To = d.uint()
+	r.Seq = d.uint()
+	r.At = d.int()
+	r.Source = d.str()
+}
+
+// record is implemented by every record type.
+type record interface {
+	encode(*encoder)
+	decode(*decoder)
+}
+
+// newRecord returns an empty record of type typ.
+func newRecord(typ byte) (record, error) {
+	switch typ {
+	case recMeta:
+		return &metaRecord{}, nil
+	case recCreateQueue, recSetAttrs:
+		return &queueRecord{}, nil
+	case recDeleteQueue, recPurge:
+		return &qidRecord{}, nil
+	case recSend, recRelocate:
+		return &sendRecord{}, nil
+	case recReceive:
+		return &receiveRecord{}, nil
+	case recAck:
+		return &ackRecord{}, nil
+	case recVisibility:
+		return &visibilityRecord{}, nil
+	case recMove:
+		return &moveRecord{}, nil
+	}
+	return nil, fmt.Errorf("unknown record type %d", typ)
+}
+
+// decodeRecord decodes a record payload of type typ.
+func decodeRecord(typ byte, payload []byte) (record, error) {
+	r, err := newRecord(typ)
+	if err != nil {
+		return nil, err
+	}
+	d := decoder{b: payload}
+	r.decode(&d)
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("record type %d: %w", typ, err)
+	}
+	return r, nil
+}
+
+// encodeRecord returns the payload of r.
+func encodeRecord(r record) []byte {
+	var e encoder
+	r.encode(&e)
+	return e.b
+}
