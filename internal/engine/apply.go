@@ -29,7 +29,7 @@ func (e *Engine) apply(typ byte, r record, p pos, payload []byte) error {
 		if typ == recSend {
 			e.applySend(rec, p, payload)
 		} else {
-			e.applyRelocate(rec, p)
+			e.applyRelocate(rec, p, len(payload))
 		}
 	case *receiveRecord:
 		e.applyReceive(rec)
@@ -103,12 +103,12 @@ func (e *Engine) applySend(r *sendRecord, p pos, payload []byte) {
 	if r.DedupID != "" {
 		q.remember(r.DedupID, r.Seq, r.FIFOSeq, r.SentAt)
 	}
-	m := &message{seq: r.Seq, pos: p, sentAt: r.SentAt, enq: r.SentAt, visibleAt: r.VisibleAt, fifoSeq: r.FIFOSeq}
+	m := &message{seq: r.Seq, pos: p, size: int32(len(payload)), sentAt: r.SentAt, enq: r.SentAt, visibleAt: r.VisibleAt, fifoSeq: r.FIFOSeq}
 	q.add(m, r.Group, r.SentAt)
 	if e.bodies != nil {
 		e.bodies[r.Seq] = payload
 	} else {
-		e.segLive[p.seg]++
+		e.segUse(m, 1)
 	}
 	if m.state == stateVisible {
 		q.wake()
@@ -116,7 +116,7 @@ func (e *Engine) applySend(r *sendRecord, p pos, payload []byte) {
 }
 
 // applyRelocate points a live message at its copy made by compaction.
-func (e *Engine) applyRelocate(r *sendRecord, p pos) {
+func (e *Engine) applyRelocate(r *sendRecord, p pos, size int) {
 	q := e.byID[r.QID]
 	if q == nil {
 		return
@@ -125,9 +125,9 @@ func (e *Engine) applyRelocate(r *sendRecord, p pos) {
 	if m == nil {
 		return
 	}
-	e.forget(m)
-	m.pos = p
-	e.segLive[p.seg]++
+	e.segUse(m, -1)
+	m.pos, m.size = p, int32(size)
+	e.segUse(m, 1)
 }
 
 func (e *Engine) applyReceive(r *receiveRecord) {

@@ -45,8 +45,9 @@ type Engine struct {
 	queues  map[string]*queue
 	byID    map[uint64]*queue
 	bodies  map[uint64][]byte // mem:// only: seq -> sendRecord payload
-	segLive map[uint64]int    // file:// only: live messages per log segment
+	segLive map[uint64]segUse // file:// only: live messages per log segment
 	failed  error             // set once the journal failed; writes stop
+	logged  int64             // payload bytes written to the journal
 	closed  bool
 
 	logger *slog.Logger
@@ -70,7 +71,7 @@ func newEngine(j journal, logger *slog.Logger) *Engine {
 	if j == nil {
 		e.bodies = make(map[uint64][]byte)
 	} else {
-		e.segLive = make(map[uint64]int)
+		e.segLive = make(map[uint64]segUse)
 	}
 	return e
 }
@@ -155,6 +156,9 @@ func (e *Engine) log(typ byte, payloads ...[]byte) ([]pos, func(context.Context)
 	if e.failed != nil {
 		return nil, nil, e.failed
 	}
+	for _, p := range payloads {
+		e.logged += int64(len(p))
+	}
 	ps, wait, err := e.j.write(typ, payloads)
 	if err != nil {
 		e.fail(err)
@@ -203,11 +207,29 @@ func (e *Engine) forget(m *message) {
 		delete(e.bodies, m.seq)
 		return
 	}
-	if n := e.segLive[m.pos.seg] - 1; n > 0 {
-		e.segLive[m.pos.seg] = n
-	} else {
-		delete(e.segLive, m.pos.seg)
+	e.segUse(m, -1)
+}
+
+// segUse counts the live messages and bytes of each log segment, so that
+// segments nothing references can be deleted and sparse ones compacted.
+type segUse struct {
+	count int
+	bytes int64
+}
+
+// segUse adds m (sign 1) to or removes it (sign -1) from its segment's use.
+func (e *Engine) segUse(m *message, sign int) {
+	if e.segLive == nil {
+		return
 	}
+	u := e.segLive[m.pos.seg]
+	u.count += sign
+	u.bytes += int64(sign) * int64(m.size)
+	if u.count <= 0 {
+		delete(e.segLive, m.pos.seg)
+		return
+	}
+	e.segLive[m.pos.seg] = u
 }
 
 // messageID formats a message ID: the engine nonce and the sequence number
