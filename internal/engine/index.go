@@ -21,7 +21,7 @@ type message struct {
 	visibleAt int64  // unix ns; meaningful while delayed or in flight
 	firstRecv int64  // unix ns of the first delivery; 0 before
 	fifoSeq   uint64 // position in a FIFO queue; 0 on standard queues
-	size      int32 // bytes of the sendRecord payload
+	size      int32  // bytes of the sendRecord payload
 	receives  int32
 	state     msgState
 	heapIdx   int32 // index in queue.timers; -1 when not there
