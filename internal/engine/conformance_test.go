@@ -31,3 +31,21 @@ func openBroker(t *testing.T, url string) *courier.Broker {
 func TestConformanceMem(t *testing.T) {
 	conformance.Run(t, func(t *testing.T) *courier.Broker { return openBroker(t, "mem://") }, conformance.Features{Synctest: true})
 }
+
+func TestConformanceFile(t *testing.T) {
+	dirs := map[*courier.Broker]string{}
+	open := func(t *testing.T, dir string) *courier.Broker {
+		b := openBroker(t, "file://"+dir)
+		dirs[b] = dir
+		return b
+	}
+	conformance.Run(t, func(t *testing.T) *courier.Broker { return open(t, t.TempDir()) }, conformance.Features{
+		Synctest: true,
+		Restart: func(t *testing.T, b *courier.Broker) *courier.Broker {
+			if err := b.Close(); err != nil {
+				t.Fatalf("close before restart: %v", err)
+			}
+			return open(t, dirs[b])
+		},
+	})
+}

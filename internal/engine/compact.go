@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/courier-io/courier/internal/wal"
+)
+
+// Disk use tracks live data: the maintenance loop checkpoints the index,
+// copies the few live messages out of sparse old segments (compaction) and
+// deletes the segments that nothing references any more.
+
+const (
+	// checkpointIdleTicks checkpoints a log that grew less than
+	// checkpointBytes once this many maintenance ticks passed.
+	checkpointIdleTicks = 30
+	// compactMaxBytes bounds the bytes relocated per maintenance tick.
+	compactMaxBytes = 64 << 20
+)
+
+// maintain runs once per maintenance tick.
+func (c *fileConn) maintain() {
+	c.mu.Lock()
+	grown := c.logged - c.loggedAt
+	failed := c.failed != nil
+	c.mu.Unlock()
+	c.idleTicks++
+	if failed || grown == 0 || (grown < c.cfg.checkpointBytes && c.idleTicks < checkpointIdleTicks) {
+		return
+	}
+	c.compact()
+	if err := c.checkpoint(); err != nil {
+		c.logger.Error("checkpoint failed", "err", err)
+		return
+	}
+	c.removeSegments()
+}
+
+// checkpoint syncs the log and stores a snapshot of the index taken at the
+// log's end.
+func (c *fileConn) checkpoint() error {
+	c.mu.Lock()
+	at := c.l.EndPos()
+	state := c.snapshot()
+	logged := c.logged
+	c.mu.Unlock()
+	// Records before at must be durable before a checkpoint claims them.
+	if err := c.l.Sync(); err != nil {
+		c.mu.Lock()
+		c.fail(err)
+		c.mu.Unlock()
+		return err
+	}
+	if err := c.l.Checkpoint(at, state); err != nil {
+		return err
+	}
+	c.lastCheckpoint, c.loggedAt, c.idleTicks = at, logged, 0
+	return nil
+}
+
+// removeSegments deletes the segments before both the last checkpoint and
+// the oldest segment holding a live message.
+func (c *fileConn) removeSegments() {
+	c.mu.Lock()
+	before := c.lastCheckpoint.Segment
+	for seg := range c.segLive {
+		before = min(before, seg)
+	}
+	c.mu.Unlock()
+	if err := c.l.Remove(before); err != nil {
+		c.logger.Error("removing old segments failed", "before", before, "err", err)
+	}
+}
+
+// relocation is a live message to copy out of a sparse segment.
+type relocation struct {
+	qid, seq uint64
+	from     pos
+}
+
+// compact copies the live messages of old segments that are less than half
+// full of live data to the log's end, so the segments can be deleted.
+func (c *fileConn) compact() {
+	c.mu.Lock()
+	active := c.l.EndPos().Segment
+	var sparse []uint64
+	budget := int64(compactMaxBytes)
+	for seg, use := range c.segLive {
+		if seg < active && use.bytes < c.cfg.opts.SegmentSize/2 && use.bytes <= budget {
+			sparse = append(sparse, seg)
+			budget -= use.bytes
+		}
+	}
+	var moves []relocation
+	if len(sparse) > 0 {
+		for _, q := range c.queues {
+			for _, m := range q.msgs {
+				if slices.Contains(sparse, m.pos.seg) {
+					moves = append(moves, relocation{qid: q.qid, seq: m.seq, from: m.pos})
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+	if len(moves) == 0 {
+		return
+	}
+	slices.SortFunc(moves, func(a, b relocation) int {
+		if a.from.seg != b.from.seg {
+			return int(a.from.seg) - int(b.from.seg)
+		}
+		return int(a.from.off - b.from.off)
+	})
+	const batch = 256
+	for len(moves) > 0 {
+		n := min(batch, len(moves))
+		c.relocate(moves[:n])
+		moves = moves[n:]
+	}
+}
+
+// relocate copies one batch of messages: their records are read without
+// the lock, then rewritten under it if the message is still there.
+func (c *fileConn) relocate(moves []relocation) {
+	recs := make([]*sendRecord, len(moves))
+	for i, mv := range moves {
+		typ, payload, err := c.l.ReadAt(wal.Pos{Segment: mv.from.seg, Offset: mv.from.off})
+		if err != nil || (typ != recSend && typ != recRelocate) {
+			continue
+		}
+		r, err := decodeRecord(recSend, payload)
+		if err != nil {
+			continue
+		}
+		recs[i] = r.(*sendRecord)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, mv := range moves {
+		q := c.byID[mv.qid]
+		if recs[i] == nil || q == nil {
+			continue
+		}
+		m := q.msgs[mv.seq]
+		if m == nil || m.pos != mv.from {
+			continue
+		}
+		recs[i].QID = mv.qid
+		payload := encodeRecord(recs[i])
+		ps, _, err := c.log(recRelocate, payload)
+		if err != nil {
+			return
+		}
+		c.applyRelocate(recs[i], ps[0], len(payload))
+	}
+}
