@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Peer names accepted in Config.Peers.
+const (
+	// PeerCourier is courier's embedded engine, file:// in a temporary
+	// directory with the default sync=always: every acknowledged send and
+	// ack is fdatasync'd (group commit).
+	PeerCourier = "courier"
+	// PeerJetStream is an in-process nats-server with a file-storage
+	// work-queue stream in its default mode: writes are fsync'd only every
+	// 2 minutes, so an acknowledged publish can be lost on power failure.
+	PeerJetStream = "jetstream"
+	// PeerJetStreamSync is the same server with sync_interval: always
+	// (SyncAlways): every write is fsync'd before it is acknowledged.
+	PeerJetStreamSync = "jetstream-sync"
+	// PeerCourierMem is courier's engine on mem:// (no disk at all). It is
+	// not in DefaultPeers; use it to separate the engine's CPU cost from the
+	// cost of the disk.
+	PeerCourierMem = "courier-mem"
+)
+
+// DefaultPeers are the systems Queue runs when Config.Peers is empty, in
+// this order.
+var DefaultPeers = []string{PeerCourier, PeerJetStream, PeerJetStreamSync}
+
+var knownPeers = []string{PeerCourier, PeerJetStream, PeerJetStreamSync, PeerCourierMem}
+
+// Config is the workload of Queue. The zero value runs the default
+// workload against DefaultPeers.
+type Config struct {
+	// N is the number of messages published and then consumed
+	// (1..10,000,000, default 20,000).
+	N int
+	// Size is each message body's size in bytes (8..1,000,000, default
+	// 1024). The first 8 bytes carry the message's index.
+	Size int
+	// Producers is the number of concurrent publishers (1..1024, default 16).
+	Producers int
+	// Consumers is the number of concurrent receive-and-ack loops
+	// (1..64, default 1).
+	Consumers int
+	// Batch is the most messages one receive returns and one ack settles
+	// (1..1000, default 100).
+	Batch int
+	// Rate is the send rate of the latency run in messages per second
+	// (1..1,000,000, default 1000).
+	Rate int
+	// LatencyN is the number of sends in the latency run (0..10,000,000,
+	// default 2000); 0 uses the default, a negative value skips the run.
+	LatencyN int
+	// Peers are the systems to run, in order (default DefaultPeers). Each
+	// is one of PeerCourier, PeerJetStream, PeerJetStreamSync,
+	// PeerCourierMem, at most once.
+	Peers []string
+	// Dir is where temporary data directories are created (default
+	// os.TempDir()). They are removed before Queue returns.
+	Dir string
+	// Timeout bounds each system's whole run (default 10 minutes); when it
+	// passes, Queue stops and returns an error.
+	Timeout time.Duration
+	// Progress, if set, is told how each phase advances: from one goroutine
+	// at a time, about every 100ms and once at the end of each phase. It
+	// must not block for long: the phase is being measured meanwhile.
+	Progress func(Progress)
+}
+
+// Progress is a progress report of one phase of one system.
+type Progress struct {
+	System string // a peer name
+	Phase  string // "publish", "consume" or "latency"
+	Done   int    // messages completed so far
+	Total  int    // messages in the phase
+}
+
+// ParsePeers parses a comma-separated list of peer names, such as the value
+// of --peers. An empty string means DefaultPeers.
+func ParsePeers(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return slices.Clone(DefaultPeers), nil
+	}
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		out = append(out, strings.TrimSpace(p))
+	}
+	if err := validatePeers(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func validatePeers(peers []string) error {
+	for i, p := range peers {
+		if !slices.Contains(knownPeers, p) {
+			return fmt.Errorf("bench: peers: unknown peer %q; accepted are %s", p, strings.Join(knownPeers, ", "))
+		}
+		if slices.Contains(peers[:i], p) {
+			return fmt.Errorf("bench: peers: %q is listed twice", p)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills in defaults and validates every field, naming the
+// field and its accepted range on error.
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.N, 20000)
+	def(&c.Size, 1024)
+	def(&c.Producers, 16)
+	def(&c.Consumers, 1)
+	def(&c.Batch, 100)
+	def(&c.Rate, 1000)
+	def(&c.LatencyN, 2000)
+	if c.LatencyN < 0 {
+		c.LatencyN = 0
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Minute
+	}
+	if len(c.Peers) == 0 {
+		c.Peers = slices.Clone(DefaultPeers)
+	}
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"n", c.N, 1, 10_000_000},
+		{"size", c.Size, 8, 1_000_000},
+		{"producers", c.Producers, 1, 1024},
+		{"consumers", c.Consumers, 1, 64},
+		{"batch", c.Batch, 1, 1000},
+		{"rate", c.Rate, 1, 1_000_000},
+		{"latency-n", c.LatencyN, 0, 10_000_000},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return c, fmt.Errorf("bench: %s: %d is out of range; accepted is %d to %d", r.name, r.v, r.min, r.max)
+		}
+	}
+	if c.Timeout < 0 {
+		return c, fmt.Errorf("bench: timeout: %v is negative", c.Timeout)
+	}
+	if err := validatePeers(c.Peers); err != nil {
+		return c, err
+	}
+	return c, nil
+}
