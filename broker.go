@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	_ "github.com/courier-io/courier/client" // registers http:// and https://
 	"github.com/courier-io/courier/driver"
 	_ "github.com/courier-io/courier/internal/engine" // registers mem:// and file://
 )

@@ -1,0 +1,121 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/conformance"
+	"github.com/courier-io/courier/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// serve starts a server for backend on 127.0.0.1 and returns its URL and a
+// stop function that shuts it down and closes the backend.
+func serve(t testing.TB, backend string) (string, func()) {
+	t.Helper()
+	b, err := courier.Open(context.Background(), backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(b)
+	hs := &http.Server{Handler: srv}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(ln)
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		srv.Drain()
+		hs.Shutdown(context.Background())
+		<-done
+		b.Close()
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
+}
+
+func openRemote(t *testing.T, url string) *courier.Broker {
+	t.Helper()
+	b, err := courier.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func TestConformanceOverHTTP(t *testing.T) {
+	conformance.Run(t, func(t *testing.T) *courier.Broker {
+		url, _ := serve(t, "mem://")
+		return openRemote(t, url)
+	}, conformance.Features{})
+}
+
+func TestConformanceOverHTTPWithRestart(t *testing.T) {
+	type running struct {
+		dir  string
+		stop func()
+	}
+	servers := map[*courier.Broker]running{}
+	start := func(t *testing.T, dir string) *courier.Broker {
+		url, stop := serve(t, "file://"+dir)
+		b := openRemote(t, url)
+		servers[b] = running{dir, stop}
+		return b
+	}
+	conformance.Run(t, func(t *testing.T) *courier.Broker { return start(t, t.TempDir()) }, conformance.Features{
+		Restart: func(t *testing.T, b *courier.Broker) *courier.Broker {
+			r := servers[b]
+			b.Close()
+			r.stop()
+			return start(t, r.dir)
+		},
+	})
+}
+
+// Example runs a server on the in-memory engine and uses the Go API
+// through http://, exactly as against an embedded engine.
+func Example() {
+	ctx := context.Background()
+	backend, _ := courier.Open(ctx, "mem://")
+	defer backend.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	hs := &http.Server{Handler: server.New(backend)}
+	go hs.Serve(ln)
+	defer hs.Shutdown(ctx)
+
+	b, err := courier.Open(ctx, "http://"+ln.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer b.Close()
+	q, _ := b.CreateQueue(ctx, "greetings")
+	q.Send(ctx, courier.Message{Body: []byte("hello over HTTP")})
+	ds, _ := q.Receive(ctx, courier.Max(10))
+	for _, d := range ds {
+		fmt.Println(string(d.Body), d.ReceiveCount)
+		d.Ack(ctx)
+	}
+	_, err = b.Queue("missing").Info(ctx)
+	fmt.Println(err)
+	// Output:
+	// hello over HTTP 1
+	// queue "missing": info: queue "missing": not found
+}

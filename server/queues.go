@@ -1,0 +1,366 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/driver"
+	"github.com/courier-io/courier/internal/httpapi"
+)
+
+// queueName returns the {name} path value, validated.
+func queueName(r *http.Request) (string, error) {
+	name := r.PathValue("name")
+	return name, driver.ValidateQueueName("name", name)
+}
+
+func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
+	names, err := s.b.ListQueues(r.Context())
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if names == nil {
+		names = []string{}
+	}
+	writeJSON(w, http.StatusOK, httpapi.QueueList{Queues: names})
+}
+
+// createQueue creates a queue: 201 when created, 200 when it existed with
+// equal attributes, 409 when it exists with other attributes.
+func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	var req httpapi.QueueAttributes
+	if err := decode(r, w, &req, true); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	attrs := courier.DefaultQueueAttributes()
+	req.ApplyTo(&attrs)
+	_, err = s.b.Queue(name).Info(r.Context())
+	existed := err == nil
+	q, err := s.b.CreateQueue(r.Context(), name, courier.WithAttributes(attrs))
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	info, err := q.Info(r.Context())
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, httpapi.InfoJSON(info))
+}
+
+// updateQueue changes the attributes present in the body.
+func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	var req httpapi.QueueAttributes
+	if err := decode(r, w, &req, false); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	info, err := s.b.Queue(name).SetAttributes(r.Context(), func(a *courier.QueueAttributes) { req.ApplyTo(a) })
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, httpapi.InfoJSON(info))
+}
+
+func (s *Server) queueInfo(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	info, err := s.b.Queue(name).Info(r.Context())
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, httpapi.InfoJSON(info))
+}
+
+func (s *Server) deleteQueue(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if err := s.b.DeleteQueue(r.Context(), name); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	n, err := s.b.Queue(name).Purge(r.Context())
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"purged": n})
+}
+
+// DecodeSend decodes the body of a send into messages; batch reports
+// whether it used the "messages" form.
+func DecodeSend(data []byte) (msgs []courier.Message, batch bool, err error) {
+	var req httpapi.SendRequest
+	if err := DecodeJSON(data, &req, false); err != nil {
+		return nil, false, err
+	}
+	single := req.Message.Body != nil || req.Message.BodyBase64 != nil || req.Message.Headers != nil ||
+		req.Message.Delay != 0 || req.Message.DedupID != "" || req.Message.Group != ""
+	if req.Messages != nil {
+		if single {
+			return nil, false, driver.Invalid("body", "send one message or a \"messages\" batch, not both")
+		}
+		if len(req.Messages) > driver.MaxBatch {
+			return nil, false, driver.TooLarge("messages", "batch has %d messages; the limit is %d", len(req.Messages), driver.MaxBatch)
+		}
+		msgs = make([]courier.Message, len(req.Messages))
+		for i := range req.Messages {
+			if msgs[i], err = req.Messages[i].Driver(fmt.Sprintf("messages[%d]", i)); err != nil {
+				return nil, false, err
+			}
+		}
+		return msgs, true, nil
+	}
+	m, err := req.Message.Driver("message")
+	if err != nil {
+		return nil, false, err
+	}
+	return []courier.Message{m}, false, nil
+}
+
+// send stores one message or a batch; it answers after they are durable.
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	data, err := readBody(r, w)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	msgs, batch, err := DecodeSend(data)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	res, err := s.b.Queue(name).SendBatch(r.Context(), msgs)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if !batch {
+		if res[0].Err != nil {
+			writeAPIError(w, res[0].Err)
+			return
+		}
+		writeJSON(w, http.StatusOK, httpapi.SendResponse{ID: res[0].ID, Duplicate: res[0].Duplicate, Sequence: res[0].Sequence})
+		return
+	}
+	out := httpapi.SendResponse{IDs: make([]string, len(res)), Results: make([]httpapi.SendResult, len(res))}
+	for i, x := range res {
+		out.IDs[i] = x.ID
+		out.Results[i] = httpapi.SendResult{ID: x.ID, Duplicate: x.Duplicate, Sequence: x.Sequence}
+		if x.Err != nil {
+			_, e := httpapi.ErrorOf(x.Err)
+			out.Results[i].Error = &e
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// DecodeReceive decodes the body of a receive (optional: empty means the
+// defaults).
+func DecodeReceive(data []byte) (httpapi.ReceiveRequest, error) {
+	var req httpapi.ReceiveRequest
+	err := DecodeJSON(data, &req, true)
+	return req, err
+}
+
+// receive long-polls as asked; Drain ends the poll with what it has.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	data, err := readBody(r, w)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	req, err := DecodeReceive(data)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	opts := []courier.ReceiveOption{courier.Visibility(durationOr(&req.Visibility, 0))}
+	if req.Max != 0 {
+		opts = append(opts, courier.Max(req.Max))
+	}
+	if req.Wait != nil {
+		opts = append(opts, courier.Wait(durationOr(req.Wait, 0)))
+	}
+	if s.draining() {
+		opts = append(opts, courier.Wait(0))
+	}
+	ctx, cancel := s.pollContext(r)
+	defer cancel()
+	ds, err := s.b.Queue(name).Receive(ctx, opts...)
+	if err != nil && !(s.draining() && errors.Is(err, ctx.Err())) {
+		writeAPIError(w, err)
+		return
+	}
+	out := httpapi.ReceiveResponse{Messages: make([]httpapi.Delivery, len(ds))}
+	for i, d := range ds {
+		out.Messages[i] = httpapi.DeliveryJSON(d.Delivery)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// DecodeSettle decodes the body of ack, nack or extend.
+func DecodeSettle(data []byte) (httpapi.SettleRequest, error) {
+	var req httpapi.SettleRequest
+	if err := DecodeJSON(data, &req, false); err != nil {
+		return req, err
+	}
+	if err := driver.ValidateReceipts(req.Receipts); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// settle runs op on the body's receipts and answers which failed.
+func (s *Server) settle(w http.ResponseWriter, r *http.Request, op func(q *courier.Queue, req httpapi.SettleRequest) error) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	data, err := readBody(r, w)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	req, err := DecodeSettle(data)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	err = op(s.b.Queue(name), req)
+	out := httpapi.SettleResponse{Failed: []httpapi.SettleFailure{}}
+	var be *courier.BatchError
+	switch {
+	case errors.As(err, &be):
+		for i, e := range be.Errors {
+			if e != nil {
+				_, obj := httpapi.ErrorOf(e)
+				out.Failed = append(out.Failed, httpapi.SettleFailure{Index: i, Error: obj})
+			}
+		}
+	case err != nil:
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
+	s.settle(w, r, func(q *courier.Queue, req httpapi.SettleRequest) error {
+		if req.Delay != nil || req.Visibility != nil {
+			return driver.Invalid("body", "ack takes only receipts")
+		}
+		return q.Ack(r.Context(), req.Receipts...)
+	})
+}
+
+func (s *Server) nack(w http.ResponseWriter, r *http.Request) {
+	s.settle(w, r, func(q *courier.Queue, req httpapi.SettleRequest) error {
+		if req.Visibility != nil {
+			return driver.Invalid("visibility", "nack takes a delay; use extend to change visibility")
+		}
+		return q.Nack(r.Context(), durationOr(req.Delay, 0), req.Receipts...)
+	})
+}
+
+func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
+	s.settle(w, r, func(q *courier.Queue, req httpapi.SettleRequest) error {
+		if req.Visibility == nil {
+			return driver.Invalid("visibility", "required: how long the messages stay invisible from now")
+		}
+		if req.Delay != nil {
+			return driver.Invalid("delay", "extend takes a visibility; use nack to delay")
+		}
+		return q.Extend(r.Context(), durationOr(req.Visibility, 0), req.Receipts...)
+	})
+}
+
+// DecodeRedrive decodes the (optional) body of a redrive.
+func DecodeRedrive(data []byte) (httpapi.RedriveRequest, error) {
+	var req httpapi.RedriveRequest
+	if err := DecodeJSON(data, &req, true); err != nil {
+		return req, err
+	}
+	return req, driver.RedriveRequest{Max: req.Max, Rate: req.Rate, Destination: req.Destination}.Validate()
+}
+
+func (s *Server) redrive(w http.ResponseWriter, r *http.Request) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	data, err := readBody(r, w)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	req, err := DecodeRedrive(data)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	var opts []courier.RedriveOption
+	if req.Max > 0 {
+		opts = append(opts, courier.RedriveMax(req.Max))
+	}
+	if req.Rate > 0 {
+		opts = append(opts, courier.RedriveRate(req.Rate))
+	}
+	if req.Destination != "" {
+		opts = append(opts, courier.RedriveTo(req.Destination))
+	}
+	n, err := s.b.Queue(name).Redrive(r.Context(), opts...)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, httpapi.RedriveResponse{Moved: n})
+}

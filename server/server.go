@@ -1,0 +1,208 @@
+// Package server serves the courier API over HTTP: REST/JSON under /v1/
+// (queues), /healthz and /readyz. Handlers only translate: every rule lives
+// in package courier and the backend, and every error goes through the one
+// table of package internal/httpapi. docs/http-api.md documents the API.
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/driver"
+	"github.com/courier-io/courier/internal/httpapi"
+)
+
+// MaxRequestBytes bounds a request body: a full batch of maximal messages
+// in base64 fits, anything larger is refused with 413 before decoding.
+const MaxRequestBytes = 64 << 20
+
+// Option configures New.
+type Option func(*Server)
+
+// WithLogger sets the logger for request failures (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// Server is an http.Handler serving one Broker.
+type Server struct {
+	b      *courier.Broker
+	logger *slog.Logger
+	mux    *http.ServeMux
+	// drain ends long polls when the server shuts down.
+	drain       context.Context
+	cancelDrain context.CancelFunc
+}
+
+// New returns a server for b. It does not own b: closing b is the caller's.
+func New(b *courier.Broker, opts ...Option) *Server {
+	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+	s.drain, s.cancelDrain = context.WithCancel(context.Background())
+	for _, o := range opts {
+		o(s)
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Drain ends every long poll in progress (it answers with the messages it
+// has, usually none) and makes new receives return at once. Call it before
+// http.Server.Shutdown so shutdown does not wait for 20-second polls.
+func (s *Server) Drain() { s.cancelDrain() }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /v1/capabilities", s.capabilities)
+	s.mux.HandleFunc("GET /v1/queues", s.listQueues)
+	s.mux.HandleFunc("PUT /v1/queues/{name}", s.createQueue)
+	s.mux.HandleFunc("PATCH /v1/queues/{name}", s.updateQueue)
+	s.mux.HandleFunc("GET /v1/queues/{name}", s.queueInfo)
+	s.mux.HandleFunc("DELETE /v1/queues/{name}", s.deleteQueue)
+	s.mux.HandleFunc("POST /v1/queues/{name}/purge", s.purge)
+	s.mux.HandleFunc("POST /v1/queues/{name}/messages", s.send)
+	s.mux.HandleFunc("POST /v1/queues/{name}/receive", s.receive)
+	s.mux.HandleFunc("POST /v1/queues/{name}/ack", s.ack)
+	s.mux.HandleFunc("POST /v1/queues/{name}/nack", s.nack)
+	s.mux.HandleFunc("POST /v1/queues/{name}/extend", s.extend)
+	s.mux.HandleFunc("POST /v1/queues/{name}/redrive", s.redrive)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
+	})
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.b.ListQueues(r.Context()); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) {
+	c := s.b.Capabilities()
+	writeJSON(w, http.StatusOK, httpapi.Capabilities{
+		Queues: c.Queues, FIFO: c.FIFO, Dedup: c.Dedup, Delay: c.Delay, DeadLetter: c.DeadLetter,
+		Redrive: c.Redrive, LongPoll: c.LongPoll, Persistent: c.Persistent,
+	})
+}
+
+// decode reads a JSON body into v: size-limited before reading, unknown
+// fields and trailing data refused, errors naming what was wrong. An empty
+// body is allowed when optional.
+func decode(r *http.Request, w http.ResponseWriter, v any, optional bool) error {
+	data, err := readBody(r, w)
+	if err != nil {
+		return err
+	}
+	return DecodeJSON(data, v, optional)
+}
+
+// readBody reads the request body, refusing more than MaxRequestBytes.
+func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, driver.TooLarge("body", "request body exceeds %d bytes", MaxRequestBytes)
+		}
+		return nil, driver.Invalid("body", "reading the request body: %v", err)
+	}
+	return data, nil
+}
+
+// DecodeJSON decodes one JSON value from data into v, refusing unknown
+// fields and trailing data; an empty body is allowed when optional.
+func DecodeJSON(data []byte, v any, optional bool) error {
+	if len(data) == 0 {
+		if optional {
+			return nil
+		}
+		return driver.Invalid("body", "request body is empty; expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return driver.Invalid("body", "unexpected data after the JSON object")
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return driver.Invalid("body", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a ValidationError naming the field.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return driver.Invalid(field, "expected %s, got JSON %s", te.Type, te.Value)
+	case errors.As(err, &se):
+		return driver.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return driver.Invalid("body", "JSON ends early")
+	}
+	msg := err.Error()
+	const unknown = "json: unknown field "
+	if len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		return driver.Invalid(msg[len(unknown):], "unknown field; see docs/http-api.md")
+	}
+	return driver.Invalid("body", "%v", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status, e := httpapi.ErrorOf(err)
+	writeJSON(w, status, httpapi.ErrorResponse{Error: e})
+}
+
+// pollContext is r's context, also ended by Drain.
+func (s *Server) pollContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.drain, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// draining reports whether the server is shutting down.
+func (s *Server) draining() bool { return s.drain.Err() != nil }
+
+// durationOr returns *d or def.
+func durationOr(d *httpapi.Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return time.Duration(*d)
+}
+
+// writeAPIError answers an error returned by the courier API, dropping the
+// context the API added ("queue \"x\": send: ") so that a remote client,
+// which adds it again, does not show it twice.
+func writeAPIError(w http.ResponseWriter, err error) {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner
+	}
+	writeError(w, err)
+}
