@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/courier-io/courier/bench"
+)
+
+// newBenchCmd returns `courier bench`, the parent of the side-by-side
+// benchmarks.
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark courier side by side with other brokers",
+		Long: `Benchmark courier side by side with other brokers, in one process and one run.
+
+The reference systems run in-process (nats-server as a library) on loopback,
+with their data in temporary directories that are removed afterwards.`,
+		Args: groupArgs,
+		RunE: groupRun,
+	}
+	cmd.AddCommand(newBenchQueueCmd())
+	return cmd
+}
+
+func newBenchQueueCmd() *cobra.Command {
+	var (
+		cfg    bench.Config
+		peers  string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "Compare queue throughput and latency with NATS JetStream",
+		Long: `Run the same queue workload against courier's embedded engine and NATS JetStream.
+
+Systems (--peers, comma-separated; default all but courier-mem):
+  courier         courier's file:// engine, sync=always: every acknowledged write is fdatasync'd
+  jetstream       in-process nats-server, file storage, default sync (fsync every 2 minutes)
+  jetstream-sync  the same with sync_interval: always (fsync on every write)
+  courier-mem     courier's mem:// engine, no disk (to separate engine CPU from disk cost)
+
+Phases, for each system in turn:
+  publish   --n messages of --size bytes from --producers goroutines, each send waiting
+            for the durable acknowledgement (courier Queue.Send, JetStream js.Publish)
+  consume   all messages received in batches of up to --batch and acked per batch,
+            the ack awaited; every message must arrive exactly once
+  latency   --latency-n sends from one producer at --rate msgs/s: p50 and p99
+
+Prints a table and courier's ratios to the JetStream systems, or with --json one
+JSON object per system and line with system, publish_msgs_per_sec,
+consume_msgs_per_sec, p50_us, p99_us, fsync and the workload's parameters.
+Progress is shown when standard output is a terminal.`,
+		Example: `  courier bench queue
+  courier bench queue --n 100000 --size 1024 --producers 32
+  courier bench queue --peers courier,jetstream --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				p := &benchProgress{w: out}
+				defer p.finish()
+				cfg.Progress = p.update
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			results, err := bench.Queue(ctx, cfg)
+			if cfg.Progress != nil {
+				cfg.Progress(bench.Progress{}) // clear the last bar before printing
+			}
+			if len(results) > 0 {
+				write := bench.WriteTable
+				if asJSON {
+					write = bench.WriteJSON
+				}
+				if werr := write(out, results); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.N, "n", 20000, "messages to publish and consume")
+	f.IntVar(&cfg.Size, "size", 1024, "message body size in bytes (8..1000000)")
+	f.IntVar(&cfg.Producers, "producers", 16, "concurrent producers")
+	f.IntVar(&cfg.Consumers, "consumers", 1, "concurrent receive-and-ack loops")
+	f.IntVar(&cfg.Batch, "batch", 100, "most messages per receive and per ack")
+	f.IntVar(&cfg.Rate, "rate", 1000, "send rate of the latency run in msgs/s")
+	f.IntVar(&cfg.LatencyN, "latency-n", 2000, "sends in the latency run (negative: skip it)")
+	f.StringVar(&peers, "peers", "courier,jetstream,jetstream-sync", "systems to run, comma-separated")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per system and line")
+	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories (default: the system's temp dir)")
+	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "limit for each system's run")
+	return cmd
+}
+
+// benchProgress draws one progress bar per system and phase on a terminal.
+type benchProgress struct {
+	w   io.Writer
+	key string
+	bar *progressbar.ProgressBar
+}
+
+// update moves the bar of p's phase, replacing the previous phase's bar;
+// a zero Progress clears the bar.
+func (b *benchProgress) update(p bench.Progress) {
+	key := p.System + " " + p.Phase
+	if key != b.key {
+		b.finish()
+		b.key = key
+		if p.Total == 0 {
+			return
+		}
+		b.bar = progressbar.NewOptions(p.Total,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(fmt.Sprintf("%-15s %-8s", p.System, p.Phase)),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("msg"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = b.bar.Set(p.Done)
+}
+
+func (b *benchProgress) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		_ = b.bar.Clear()
+		b.bar = nil
+	}
+	b.key = ""
+}
