@@ -55,19 +55,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "courier: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "run 'courier %s --help' for usage\n", commandPath(root, args))
+		fmt.Fprintf(stderr, "run '%s --help' for usage\n", commandPath(root, args))
 		return exitUsage
 	}
 	return exitError
 }
 
-// commandPath returns the subcommand path args name, for help hints.
+// commandPath returns the command path args name, for help hints.
 func commandPath(root *cobra.Command, args []string) string {
 	cmd, _, err := root.Find(args)
-	if err != nil || cmd == root {
-		return ""
+	if err != nil {
+		return root.Name()
 	}
-	return cmd.CommandPath()[len(root.Name())+1:]
+	return cmd.CommandPath()
 }
 
 // env is what commands share: streams and the server flag.
