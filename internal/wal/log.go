@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -148,6 +149,7 @@ type Log struct {
 	failed   error
 	closed   bool
 	stats    Stats
+	writers  int // records of the last batch plus those pending when it completed
 	repaired []Damage
 	skips    []Damage // quarantined ranges Replay skips
 
@@ -158,10 +160,18 @@ type Log struct {
 }
 
 type segment struct {
-	id      uint64
-	f       vfs.File
-	written int64 // bytes in the file (durable or not)
+	id        uint64
+	f         vfs.File
+	written   int64 // bytes of records in the file (durable or not)
+	allocated int64 // file size: records plus zero-filled space ahead of them
 }
+
+// extentSize is how far ahead of the records a segment file is extended
+// with zeros. Overwriting zeros inside the file lets fdatasync flush only
+// data; appending would make every sync also commit a new file size.
+const extentSize = 4 << 20
+
+var zeros = make([]byte, 1<<20)
 
 // batch is the records of one group commit.
 type batch struct {
@@ -288,6 +298,9 @@ func (l *Log) writer() {
 		var reply chan error
 		select {
 		case <-l.kick:
+			if l.opts.Sync == SyncAlways {
+				l.gather()
+			}
 		case reply = <-l.syncReq:
 		case <-tick:
 			if dirty {
@@ -312,6 +325,36 @@ func (l *Log) writer() {
 		}
 	}
 }
+
+// gather waits briefly for writers that are about to join the batch. The
+// writers released by the last sync re-enter Write a moment later; without
+// waiting for them they would form a second, alternating group and each
+// writer would wait two syncs. It waits until the batch holds as many
+// records as there were writers when the last sync ended (those it
+// released plus those already waiting), at most gatherBudget and never
+// more than half the last sync's duration.
+func (l *Log) gather() {
+	l.mu.Lock()
+	target := l.writers
+	budget := min(gatherBudget, l.stats.LastSync/2)
+	l.mu.Unlock()
+	if target <= 1 || budget <= 0 {
+		return
+	}
+	deadline := time.Now().Add(budget)
+	for {
+		l.mu.Lock()
+		n := l.pending.n
+		l.mu.Unlock()
+		if n >= target || time.Now().After(deadline) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// gatherBudget bounds how long gather holds a batch back.
+const gatherBudget = 200 * time.Microsecond
 
 func (l *Log) failedErr() error {
 	l.mu.Lock()
@@ -346,6 +389,7 @@ func (l *Log) flushPending(forceSync bool) error {
 		b.err = l.failed
 	} else {
 		l.stats.Records += int64(b.n)
+		l.writers = b.n + l.pending.n
 		l.stats.BytesWritten += int64(b.bytes)
 	}
 	l.flushing = nil
@@ -362,7 +406,10 @@ func (l *Log) writeBatch(b *batch, sync bool) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.f.Write(c.data); err != nil {
+		if err := l.extend(s, c.off+int64(len(c.data))); err != nil {
+			return err
+		}
+		if _, err := s.f.WriteAt(c.data, c.off); err != nil {
 			return fmt.Errorf("write %s: %w", l.segName(s.id), err)
 		}
 		l.mu.Lock()
@@ -372,6 +419,26 @@ func (l *Log) writeBatch(b *batch, sync bool) error {
 	if sync {
 		return l.syncActive()
 	}
+	return nil
+}
+
+// extend zero-fills s ahead of its records until it holds end bytes.
+func (l *Log) extend(s *segment, end int64) error {
+	if end <= s.allocated {
+		return nil
+	}
+	target := max(end, s.allocated+min(extentSize, l.opts.SegmentSize))
+	if target > l.opts.SegmentSize {
+		target = max(end, l.opts.SegmentSize)
+	}
+	for off := s.allocated; off < target; {
+		n := min(int64(len(zeros)), target-off)
+		if _, err := s.f.WriteAt(zeros[:n], off); err != nil {
+			return fmt.Errorf("extend %s: %w", l.segName(s.id), err)
+		}
+		off += n
+	}
+	s.allocated = target
 	return nil
 }
 
@@ -411,6 +478,14 @@ func (l *Log) segmentForWrite(id uint64) (*segment, error) {
 	l.mu.Unlock()
 	if active.id == id {
 		return active, nil
+	}
+	// Seal the active segment: cut its zero-filled space, so that only
+	// the newest segment ever ends in zeros, and sync it.
+	if active.allocated > active.written {
+		if err := active.f.Truncate(active.written); err != nil {
+			return nil, fmt.Errorf("truncate %s: %w", l.segName(active.id), err)
+		}
+		active.allocated = active.written
 	}
 	if err := l.syncActive(); err != nil {
 		return nil, err

@@ -155,35 +155,42 @@ func TestPowerLoss(t *testing.T) {
 // recovery truncates the tail and keeps everything before.
 func TestTornTail(t *testing.T) {
 	fs := vfs.NewStrictMem()
-	l := openMem(t, fs, Options{})
+	opts := Options{SegmentSize: 4 << 10}
+	l := openMem(t, fs, opts)
 	for i := range 3 {
 		if _, err := l.Append(1, fmt.Appendf(nil, "rec-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	last, _ := l.Append(1, []byte("last-record"))
+	end := l.EndPos().Offset
 	l.Close()
 	seg := vfs.Join(dir, fmt.Sprintf("%020d.log", last.Segment))
 	full := fileBytes(t, fs, seg)
-	for cut := last.Offset; cut < int64(len(full)); cut++ {
-		restore(t, fs, seg, full[:cut])
-		l := openMem(t, fs, Options{})
-		got := replayAll(t, l)
-		if len(got) != 3 {
-			t.Fatalf("cut at %d: %d records; want 3", cut, len(got))
+	if int64(len(full)) <= end || !allZero(full[end:]) {
+		t.Fatalf("segment of %d bytes does not end in zero-filled space after its records (%d bytes)", len(full), end)
+	}
+	for cut := last.Offset; cut < end; cut++ {
+		// A crash cut the last record short, inside the zero-filled
+		// space or at the end of the file.
+		torn := append(bytes.Clone(full[:cut]), make([]byte, int(end)-int(cut))...)
+		for _, data := range [][]byte{full[:cut], torn} {
+			restore(t, fs, seg, data)
+			l := openMem(t, fs, opts)
+			got := replayAll(t, l)
+			if len(got) != 3 {
+				t.Fatalf("cut at %d: %d records; want 3", cut, len(got))
+			}
+			// The log appends after the truncated tail.
+			if _, err := l.Append(1, []byte("after")); err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
 		}
-		if cut > last.Offset && len(l.Repaired()) != 1 {
-			t.Fatalf("cut at %d: torn tail not reported", cut)
-		}
-		// The log appends after the truncated tail.
-		if _, err := l.Append(1, []byte("after")); err != nil {
-			t.Fatal(err)
-		}
-		l.Close()
 	}
 	// Garbage (a bad checksum) at the end is a torn tail too.
-	restore(t, fs, seg, append(append([]byte(nil), full[:len(full)-1]...), full[len(full)-1]^0xff))
-	l = openMem(t, fs, Options{})
+	restore(t, fs, seg, append(bytes.Clone(full[:end-1]), full[end-1]^0xff))
+	l = openMem(t, fs, opts)
 	defer l.Close()
 	if got := replayAll(t, l); len(got) != 3 {
 		t.Fatalf("bad checksum at the tail: %d records; want 3", len(got))
@@ -237,21 +244,23 @@ func TestMidLogCorruption(t *testing.T) {
 // corruption; a replay never returns a changed payload.
 func TestBitFlips(t *testing.T) {
 	fs := vfs.NewStrictMem()
-	l := openMem(t, fs, Options{})
+	opts := Options{SegmentSize: 4 << 10}
+	l := openMem(t, fs, opts)
 	want := []string{"alpha", "beta", "gamma"}
 	var ps []Pos
 	for _, w := range want {
 		p, _ := l.Append(3, []byte(w))
 		ps = append(ps, p)
 	}
+	end := l.EndPos().Offset
 	l.Close()
 	seg := vfs.Join(dir, fmt.Sprintf("%020d.log", 1))
 	full := fileBytes(t, fs, seg)
-	for i := range len(full) * 8 {
+	for i := range int(end) * 8 {
 		b := bytes.Clone(full)
 		b[i/8] ^= 1 << (i % 8)
 		restore(t, fs, seg, b)
-		l, err := Open(dir, Options{FS: fs})
+		l, err := Open(dir, Options{FS: fs, SegmentSize: opts.SegmentSize})
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("bit %d: open error %v does not wrap ErrCorrupt", i, err)
@@ -273,14 +282,16 @@ func TestBitFlips(t *testing.T) {
 // ErrStorage, every later write is refused, the sync is never retried and
 // reads keep working.
 func TestSyncFailureStopsWrites(t *testing.T) {
-	for _, rule := range []string{"sync 2 EIO", "write 2 ENOSPC"} {
+	// The first append extends the segment with zeros (write 1), writes
+	// its record (write 2) and syncs (sync 1); the second append fails.
+	for _, rule := range []string{"sync 2 EIO", "write 3 ENOSPC"} {
 		t.Run(rule, func(t *testing.T) {
 			r, err := vfs.ParseRule(rule)
 			if err != nil {
 				t.Fatal(err)
 			}
 			efs := vfs.NewErrorFS(vfs.NewStrictMem(), r)
-			l := openMem(t, efs, Options{})
+			l := openMem(t, efs, Options{SegmentSize: 64 << 10})
 			defer l.Close()
 			p, err := l.Append(1, []byte("good"))
 			if err != nil {

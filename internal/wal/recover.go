@@ -134,7 +134,7 @@ func (l *Log) recover() error {
 		newest := i == len(ids)-1
 		var f vfs.File
 		if newest {
-			f, err = l.fs.OpenAppend(l.path(l.segName(id)))
+			f, err = l.fs.OpenReadWrite(l.path(l.segName(id)))
 		} else {
 			f, err = l.fs.Open(l.path(l.segName(id)))
 		}
@@ -147,7 +147,7 @@ func (l *Log) recover() error {
 		if err != nil {
 			return fmt.Errorf("stat %s: %w", l.segName(id), err)
 		}
-		s.written = size
+		s.written, s.allocated = size, size
 		if id < at.Segment {
 			continue // covered by the checkpoint; read back on demand
 		}
@@ -201,6 +201,10 @@ func (l *Log) check(s *segment, from int64, newest bool) error {
 			off += int64(n)
 			continue
 		}
+		if newest && allZero(data[off:]) {
+			s.written = off // the zero-filled space ahead of the records
+			return nil
+		}
 		next := l.resync(data, off+1)
 		if newest && next < 0 {
 			lost := int64(len(data)) - off
@@ -210,7 +214,7 @@ func (l *Log) check(s *segment, from int64, newest bool) error {
 			if err := s.f.Sync(); err != nil {
 				return fmt.Errorf("%w: sync %s after truncating its torn tail: %v", ErrStorage, l.segName(s.id), err)
 			}
-			s.written = off
+			s.written, s.allocated = off, off
 			l.logger.Warn("truncated a torn tail (a write cut short by a crash)", "segment", l.segName(s.id), "offset", off, "bytes", lost, "reason", derr.Error())
 			l.repaired = append(l.repaired, Damage{Segment: s.id, Offset: off, Length: lost, Reason: "torn tail: " + derr.Error()})
 			return nil
@@ -233,6 +237,15 @@ func (l *Log) check(s *segment, from int64, newest bool) error {
 		off = end
 	}
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // resync returns the offset of the first valid record at or after from,

@@ -124,6 +124,14 @@ func (f errorFile) Write(p []byte) (int, error) {
 	return f.File.Write(p)
 }
 
+func (f errorFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.fs.check(OpWrite); err != nil {
+		n, _ := f.File.WriteAt(p[:len(p)/2], off)
+		return n, err
+	}
+	return f.File.WriteAt(p, off)
+}
+
 func (f errorFile) Sync() error {
 	if err := f.fs.check(OpSync); err != nil {
 		return err
@@ -143,9 +151,9 @@ func (e *ErrorFS) Create(name string) (File, error) {
 	return errorFile{f, e}, nil
 }
 
-// OpenAppend implements FS.
-func (e *ErrorFS) OpenAppend(name string) (File, error) {
-	f, err := e.FS.OpenAppend(name)
+// OpenReadWrite implements FS.
+func (e *ErrorFS) OpenReadWrite(name string) (File, error) {
+	f, err := e.FS.OpenReadWrite(name)
 	if err != nil {
 		return nil, err
 	}

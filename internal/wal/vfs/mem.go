@@ -93,8 +93,8 @@ func (fs *MemFS) open(name string, create, truncate, write bool) (File, error) {
 // Create implements FS.
 func (fs *MemFS) Create(name string) (File, error) { return fs.open(name, true, true, true) }
 
-// OpenAppend implements FS.
-func (fs *MemFS) OpenAppend(name string) (File, error) { return fs.open(name, false, false, true) }
+// OpenReadWrite implements FS.
+func (fs *MemFS) OpenReadWrite(name string) (File, error) { return fs.open(name, false, false, true) }
 
 // Open implements FS.
 func (fs *MemFS) Open(name string) (File, error) { return fs.open(name, false, false, false) }
@@ -217,6 +217,19 @@ func (f *memFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	f.n.data = append(f.n.data, p...)
+	return len(p), nil
+}
+
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if !f.write {
+		return 0, fmt.Errorf("write %s: file is read-only", f.name)
+	}
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if end := off + int64(len(p)); end > int64(len(f.n.data)) {
+		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
+	}
+	copy(f.n.data[off:], p)
 	return len(p), nil
 }
 

@@ -20,6 +20,7 @@ import (
 type File interface {
 	io.ReaderAt
 	io.Writer
+	io.WriterAt
 	// Sync makes written data durable (fdatasync on the OS file system).
 	Sync() error
 	// Truncate changes the file's size.
@@ -31,10 +32,10 @@ type File interface {
 
 // FS is a file system.
 type FS interface {
-	// Create creates or truncates a file for reading and appending.
+	// Create creates or truncates a file for reading and writing.
 	Create(name string) (File, error)
-	// OpenAppend opens an existing file for reading and appending at its end.
-	OpenAppend(name string) (File, error)
+	// OpenReadWrite opens an existing file for reading and writing.
+	OpenReadWrite(name string) (File, error)
 	// Open opens an existing file for reading.
 	Open(name string) (File, error)
 	Remove(name string) error
@@ -72,15 +73,15 @@ func (f osFile) Size() (int64, error) {
 }
 
 func (osFS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	return osFile{f}, nil
 }
 
-func (osFS) OpenAppend(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+func (osFS) OpenReadWrite(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
