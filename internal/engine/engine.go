@@ -28,8 +28,10 @@ type journal interface {
 	// positions and a wait that returns once they are durable. It does not
 	// block on the disk.
 	write(typ byte, payloads [][]byte) ([]pos, func(context.Context) error, error)
-	// read returns the payload of the record at p.
-	read(p pos) (typ byte, payload []byte, err error)
+	// readBatch sets the payload of each pending delivery from its send
+	// record, reading neighbouring records together; deliveries whose
+	// record cannot be read keep a nil payload.
+	readBatch(ps []pending)
 }
 
 // Engine is the embedded engine: every queue's state in memory, every change

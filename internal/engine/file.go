@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -13,8 +14,11 @@ import (
 	"github.com/courier-io/courier/internal/wal"
 )
 
-// fileJournal adapts internal/log to the engine's journal.
-type fileJournal struct{ l *wal.Log }
+// fileJournal adapts internal/wal to the engine's journal.
+type fileJournal struct {
+	l      *wal.Log
+	logger *slog.Logger
+}
 
 func (f fileJournal) write(typ byte, payloads [][]byte) ([]pos, func(context.Context) error, error) {
 	lps, c, err := f.l.Write(typ, payloads...)
@@ -28,8 +32,23 @@ func (f fileJournal) write(typ byte, payloads [][]byte) ([]pos, func(context.Con
 	return ps, c.Wait, nil
 }
 
-func (f fileJournal) read(p pos) (byte, []byte, error) {
-	return f.l.ReadAt(wal.Pos{Segment: p.seg, Offset: p.off})
+func (f fileJournal) readBatch(ps []pending) {
+	reqs := make([]wal.ReadRequest, len(ps))
+	for i, pd := range ps {
+		reqs[i] = wal.ReadRequest{Pos: wal.Pos{Segment: pd.p.seg, Offset: pd.p.off}, Size: int(pd.size)}
+	}
+	f.l.ReadBatch(reqs)
+	for i := range ps {
+		r := &reqs[i]
+		switch {
+		case r.Err != nil:
+			f.logger.Warn("receive: message record unreadable; skipped", "msg_id", ps[i].d.ID, "err", r.Err)
+		case r.Type != recSend && r.Type != recRelocate:
+			f.logger.Error("receive: message points at a record of the wrong type", "msg_id", ps[i].d.ID, "type", r.Type)
+		default:
+			ps[i].payload = r.Payload
+		}
+	}
 }
 
 // fileConfig is what a file:// URL configures.
@@ -133,7 +152,7 @@ func openDir(cfg fileConfig, opts driver.Options) (*fileConn, error) {
 		return nil, wrapLogErr(err)
 	}
 	c := &fileConn{l: l, cfg: cfg}
-	c.Engine = newEngine(fileJournal{l}, opts.Logger)
+	c.Engine = newEngine(fileJournal{l: l, logger: opts.Logger}, opts.Logger)
 	if err := c.recover(); err != nil {
 		l.Close()
 		return nil, err

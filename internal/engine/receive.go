@@ -12,6 +12,7 @@ import (
 type pending struct {
 	d       driver.Delivery
 	p       pos
+	size    int32
 	payload []byte // mem:// only
 }
 
@@ -110,7 +111,7 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 	e.applyReceive(rec)
 	out := make([]pending, len(deliver))
 	for i, m := range deliver {
-		pd := pending{p: m.pos, d: driver.Delivery{
+		pd := pending{p: m.pos, size: m.size, d: driver.Delivery{
 			ID:              e.messageID(m.seq),
 			Receipt:         e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}),
 			ReceiveCount:    int(m.receives),
@@ -166,22 +167,15 @@ func (e *Engine) deadLetter(q *queue, max int, t int64) error {
 // lock. A message whose record cannot be read any more (deleted meanwhile
 // together with its segment) is left out.
 func (e *Engine) read(ps []pending) ([]driver.Delivery, error) {
+	if e.j != nil && len(ps) > 0 {
+		e.j.readBatch(ps)
+	}
 	out := make([]driver.Delivery, 0, len(ps))
 	for _, pd := range ps {
-		payload := pd.payload
-		if payload == nil && e.j != nil {
-			typ, p, err := e.j.read(pd.p)
-			if err != nil {
-				e.logger.Warn("receive: message record unreadable; skipped", "msg_id", pd.d.ID, "err", err)
-				continue
-			}
-			if typ != recSend && typ != recRelocate {
-				e.logger.Error("receive: message points at a record of the wrong type", "msg_id", pd.d.ID, "type", typ)
-				continue
-			}
-			payload = p
+		if pd.payload == nil {
+			continue // unreadable; readBatch logged it
 		}
-		r, err := decodeRecord(recSend, payload)
+		r, err := decodeRecord(recSend, pd.payload)
 		if err != nil {
 			return nil, fmt.Errorf("message %s: %w: %v", pd.d.ID, driver.ErrStorage, err)
 		}

@@ -1,12 +1,14 @@
 package wal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -687,3 +689,89 @@ func (l *Log) Close() error {
 func (l *Log) segName(id uint64) string { return fmt.Sprintf("%020d.log", id) }
 
 func (l *Log) path(name string) string { return vfs.Join(l.dir, name) }
+
+// ReadRequest is one record to read with ReadBatch: its position and
+// payload size (as written); ReadBatch fills in Type, Payload or Err.
+type ReadRequest struct {
+	Pos     Pos
+	Size    int
+	Type    byte
+	Payload []byte
+	Err     error
+}
+
+// maxReadSpan bounds the bytes one coalesced read covers.
+const maxReadSpan = 1 << 20
+
+// ReadBatch reads many records with as few reads as it can: requests for
+// records that lie next to each other in a segment are served by one read.
+// Each record is checked as ReadAt checks it; failures are per request.
+func (l *Log) ReadBatch(reqs []ReadRequest) {
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		pa, pb := reqs[a].Pos, reqs[b].Pos
+		if pa.Segment != pb.Segment {
+			return cmp.Compare(pa.Segment, pb.Segment)
+		}
+		return cmp.Compare(pa.Offset, pb.Offset)
+	})
+	for start := 0; start < len(order); {
+		first := &reqs[order[start]]
+		end := start + 1
+		spanEnd := first.Pos.Offset + int64(headerSize+first.Size)
+		for end < len(order) {
+			r := &reqs[order[end]]
+			if r.Pos.Segment != first.Pos.Segment || r.Pos.Offset != spanEnd || spanEnd-first.Pos.Offset+int64(headerSize+r.Size) > maxReadSpan {
+				break
+			}
+			spanEnd += int64(headerSize + r.Size)
+			end++
+		}
+		if end-start == 1 || first.Size < 0 {
+			first.Type, first.Payload, first.Err = l.ReadAt(first.Pos)
+			start++
+			continue
+		}
+		l.readSpan(reqs, order[start:end], spanEnd)
+		start = end
+	}
+}
+
+// readSpan reads the contiguous records of reqs (indexes idx, in order)
+// ending at spanEnd with one read, falling back to ReadAt per record when
+// the span is not all on disk.
+func (l *Log) readSpan(reqs []ReadRequest, idx []int, spanEnd int64) {
+	first := reqs[idx[0]].Pos
+	l.mu.Lock()
+	var s *segment
+	for _, x := range l.segs {
+		if x.id == first.Segment {
+			s = x
+		}
+	}
+	onDisk := s != nil && spanEnd <= s.written
+	l.mu.Unlock()
+	var buf []byte
+	if onDisk {
+		buf = make([]byte, spanEnd-first.Offset)
+		if n, _ := s.f.ReadAt(buf, first.Offset); n < len(buf) {
+			onDisk = false
+		}
+	}
+	for _, i := range idx {
+		r := &reqs[i]
+		if !onDisk {
+			r.Type, r.Payload, r.Err = l.ReadAt(r.Pos)
+			continue
+		}
+		typ, payload, _, err := decodeRecord(buf[r.Pos.Offset-first.Offset:], l.opts.MaxRecordSize)
+		if err != nil {
+			r.Err = l.corrupt(r.Pos, err)
+			continue
+		}
+		r.Type, r.Payload = typ, payload
+	}
+}
