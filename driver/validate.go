@@ -80,6 +80,17 @@ func MessageSize(m *Message) int {
 // delay range, dedup ID and group length. field prefixes the error's field
 // (e.g. "messages[3]").
 func ValidateMessage(field string, m *Message) error {
+	return validateMessage(m, func() string { return field })
+}
+
+// validateMessage is ValidateMessage with the field name built only when
+// an error needs it (batches validate thousands of messages).
+func validateMessage(m *Message, fieldOf func() string) error {
+	if len(m.Headers) == 0 && len(m.Body) <= MaxMessageSizeLimit && m.Delay >= 0 && m.Delay <= MaxDeliveryDelay &&
+		validToken(m.DedupID, MaxDedupIDLen) && validToken(m.Group, MaxGroupLen) {
+		return nil
+	}
+	field := fieldOf()
 	if len(m.Headers) > MaxHeaders {
 		return TooLarge(field+".headers", "%d headers; the limit is %d", len(m.Headers), MaxHeaders)
 	}
@@ -106,6 +117,18 @@ func ValidateMessage(field string, m *Message) error {
 	return checkToken(field+".group", m.Group, MaxGroupLen)
 }
 
+func validToken(s string, max int) bool {
+	if len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // checkToken accepts empty or up to max printable ASCII characters, as SQS
 // does for dedup and group IDs.
 func checkToken(field, s string, max int) error {
@@ -129,7 +152,7 @@ func ValidateBatch(msgs []Message) error {
 		return TooLarge("messages", "batch has %d messages; the limit is %d", len(msgs), MaxBatch)
 	}
 	for i := range msgs {
-		if err := ValidateMessage(fmt.Sprintf("messages[%d]", i), &msgs[i]); err != nil {
+		if err := validateMessage(&msgs[i], func() string { return fmt.Sprintf("messages[%d]", i) }); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -289,6 +290,19 @@ func decodeRecord(typ byte, payload []byte) (record, error) {
 // encodeRecord returns the payload of r.
 func encodeRecord(r record) []byte {
 	var e encoder
+	if s, ok := r.(*sendRecord); ok {
+		e.b = make([]byte, 0, s.sizeHint())
+	}
 	r.encode(&e)
 	return e.b
+}
+
+// sizeHint is an upper bound of the encoded size, so that encoding a
+// message allocates once.
+func (r *sendRecord) sizeHint() int {
+	n := 8*binary.MaxVarintLen64 + len(r.Group) + len(r.DedupID) + len(r.Body)
+	for k, v := range r.Headers {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	return n
 }

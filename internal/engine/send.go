@@ -57,7 +57,7 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 	recs := make([]*sendRecord, 0, len(msgs))
 	payloads := make([][]byte, 0, len(msgs))
 	idx := make([]int, 0, len(msgs)) // results index of each record
-	batchKeys := map[string]int{}    // dedup keys first seen in this batch -> results index
+	var batchKeys map[string]int     // dedup keys first seen in this batch -> results index
 	nextSeq, fifoSeq := e.nextSeq, q.fifoSeq
 	for i := range msgs {
 		m := &msgs[i]
@@ -82,6 +82,9 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 				results[i] = results[j]
 				results[i].Duplicate = true
 				continue
+			}
+			if batchKeys == nil {
+				batchKeys = make(map[string]int)
 			}
 			batchKeys[key] = i
 		}

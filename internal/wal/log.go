@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -152,8 +151,12 @@ type Log struct {
 	closed   bool
 	stats    Stats
 	writers  int // records of the last batch plus those pending when it completed
-	repaired []Damage
-	skips    []Damage // quarantined ranges Replay skips
+	// gatherTarget, when set, is the batch size at which Write signals
+	// gathered to end the writer's wait for stragglers.
+	gatherTarget int
+	gathered     chan struct{}
+	repaired     []Damage
+	skips        []Damage // quarantined ranges Replay skips
 
 	kick    chan struct{}   // wakes the writer; buffered 1
 	syncReq chan chan error // explicit Sync requests
@@ -188,6 +191,23 @@ type chunk struct {
 	seg  uint64
 	off  int64
 	data []byte
+}
+
+// bufferPool recycles batch buffers: a batch's bytes are dead once
+// written, and reusing them spares the append path growing new ones.
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 256<<10); return &b }}
+
+func getBuffer(size int) []byte {
+	if size > 256<<10 {
+		return make([]byte, 0, size)
+	}
+	return (*bufferPool.Get().(*[]byte))[:0]
+}
+
+func putBuffer(b []byte) {
+	if cap(b) == 256<<10 {
+		bufferPool.Put(&b)
+	}
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
@@ -256,7 +276,7 @@ func (l *Log) Write(typ byte, payloads ...[]byte) ([]Pos, *Commit, error) {
 	if n := len(b.chunks); n > 0 && b.chunks[n-1].seg == l.end.Segment {
 		c = &b.chunks[n-1]
 	} else {
-		b.chunks = append(b.chunks, chunk{seg: l.end.Segment, off: l.end.Offset, data: make([]byte, 0, max(total, 4096))})
+		b.chunks = append(b.chunks, chunk{seg: l.end.Segment, off: l.end.Offset, data: getBuffer(total)})
 		c = &b.chunks[len(b.chunks)-1]
 	}
 	ps := make([]Pos, len(payloads))
@@ -267,6 +287,13 @@ func (l *Log) Write(typ byte, payloads ...[]byte) ([]Pos, *Commit, error) {
 	}
 	b.bytes += total
 	b.n += len(payloads)
+	if l.gatherTarget > 0 && b.n >= l.gatherTarget {
+		l.gatherTarget = 0
+		select {
+		case l.gathered <- struct{}{}:
+		default:
+		}
+	}
 	l.mu.Unlock()
 	select {
 	case l.kick <- struct{}{}:
@@ -339,19 +366,24 @@ func (l *Log) gather() {
 	l.mu.Lock()
 	target := l.writers
 	budget := min(gatherBudget, l.stats.LastSync/2)
-	l.mu.Unlock()
-	if target <= 1 || budget <= 0 {
+	if target <= 1 || budget <= 0 || l.pending.n >= target {
+		l.mu.Unlock()
 		return
 	}
-	deadline := time.Now().Add(budget)
-	for {
-		l.mu.Lock()
-		n := l.pending.n
-		l.mu.Unlock()
-		if n >= target || time.Now().After(deadline) {
-			return
-		}
-		runtime.Gosched()
+	l.gatherTarget = target
+	l.mu.Unlock()
+	t := time.NewTimer(budget)
+	select {
+	case <-l.gathered:
+	case <-t.C:
+	}
+	t.Stop()
+	l.mu.Lock()
+	l.gatherTarget = 0
+	l.mu.Unlock()
+	select { // drop a signal that raced with the timer
+	case <-l.gathered:
+	default:
 	}
 }
 
@@ -396,6 +428,10 @@ func (l *Log) flushPending(forceSync bool) error {
 	}
 	l.flushing = nil
 	l.space.Broadcast()
+	for i := range b.chunks {
+		putBuffer(b.chunks[i].data)
+		b.chunks[i].data = nil
+	}
 	l.mu.Unlock()
 	close(b.done)
 	return b.err

@@ -71,11 +71,12 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{
 		dir: dir, fs: fs, opts: opts, logger: opts.Logger, lock: lock,
-		pending: newBatch(),
-		kick:    make(chan struct{}, 1),
-		syncReq: make(chan chan error),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
+		pending:  newBatch(),
+		kick:     make(chan struct{}, 1),
+		gathered: make(chan struct{}, 1),
+		syncReq:  make(chan chan error),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	l.space = sync.NewCond(&l.mu)
 	if err := l.recover(); err != nil {
