@@ -35,7 +35,7 @@ func openBench(b *testing.B, url string) *courier.Broker {
 func BenchmarkSend(b *testing.B) {
 	body := make([]byte, 1024)
 	for _, url := range benchURLs {
-		for _, producers := range []int{1, 64} {
+		for _, producers := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("%s/producers=%d", url, producers), func(b *testing.B) {
 				q, err := openBench(b, url).CreateQueue(context.Background(), "bench")
 				if err != nil {

@@ -65,6 +65,16 @@ func (d *decoder) uint() uint64 {
 	return v
 }
 
+func (d *decoder) fixed64() uint64 {
+	if d.err != nil || len(d.b)-d.off < 8 {
+		d.fail("fixed64")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b[d.off:])
+	d.off += 8
+	return v
+}
+
 func (d *decoder) int() int64 {
 	if d.err != nil {
 		return 0

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/courier-io/courier/driver"
@@ -100,10 +101,16 @@ type sendRecord struct {
 	Body      []byte
 }
 
+// sendHeaderSize is the fixed-width start of a sendRecord: QID, Seq and
+// FIFOSeq as 8-byte little-endian numbers, so that Send can encode a
+// message before it takes the engine lock and patch in the numbers it
+// assigns under the lock (patchSend).
+const sendHeaderSize = 24
+
 func (r *sendRecord) encode(e *encoder) {
-	e.uint(r.QID)
-	e.uint(r.Seq)
-	e.uint(r.FIFOSeq)
+	e.b = binary.LittleEndian.AppendUint64(e.b, r.QID)
+	e.b = binary.LittleEndian.AppendUint64(e.b, r.Seq)
+	e.b = binary.LittleEndian.AppendUint64(e.b, r.FIFOSeq)
 	e.int(r.SentAt)
 	e.int(r.VisibleAt)
 	e.str(r.Group)
@@ -117,9 +124,9 @@ func (r *sendRecord) encode(e *encoder) {
 }
 
 func (r *sendRecord) decode(d *decoder) {
-	r.QID = d.uint()
-	r.Seq = d.uint()
-	r.FIFOSeq = d.uint()
+	r.QID = d.fixed64()
+	r.Seq = d.fixed64()
+	r.FIFOSeq = d.fixed64()
 	r.SentAt = d.int()
 	r.VisibleAt = d.int()
 	r.Group = d.str()
@@ -295,6 +302,38 @@ func encodeRecord(r record) []byte {
 	}
 	r.encode(&e)
 	return e.b
+}
+
+// smallPayloads recycles the encoded messages of file:// sends, which are
+// garbage once the log has copied them.
+var smallPayloads = sync.Pool{New: func() any { b := make([]byte, 0, smallPayload); return &b }}
+
+const smallPayload = 4 << 10
+
+// encodeSend encodes a message into a pooled buffer when it is small;
+// release it with releaseSend.
+func encodeSend(r *sendRecord) []byte {
+	if r.sizeHint() > smallPayload {
+		return encodeRecord(r)
+	}
+	e := encoder{b: (*smallPayloads.Get().(*[]byte))[:0]}
+	r.encode(&e)
+	return e.b
+}
+
+// releaseSend returns a buffer of encodeSend to the pool.
+func releaseSend(b []byte) {
+	if cap(b) == smallPayload {
+		b = b[:0]
+		smallPayloads.Put(&b)
+	}
+}
+
+// patchSend sets the numbers of an encoded sendRecord.
+func patchSend(payload []byte, qid, seq, fifoSeq uint64) {
+	binary.LittleEndian.PutUint64(payload[0:8], qid)
+	binary.LittleEndian.PutUint64(payload[8:16], seq)
+	binary.LittleEndian.PutUint64(payload[16:24], fifoSeq)
 }
 
 // sizeHint is an upper bound of the encoded size, so that encoding a

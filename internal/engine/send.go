@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/courier-io/courier/driver"
 )
@@ -18,8 +17,29 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 	if err := driver.ValidateBatch(msgs); err != nil {
 		return nil, err
 	}
-	// Content hashes are computed before taking the lock.
-	hashes := make([]string, len(msgs))
+	// Encode outside the lock; the lock only assigns numbers, checks
+	// dedup and logs. On file:// the encoded messages are copied by the
+	// log, so their buffers are recycled; mem:// keeps them as the bodies.
+	pooled := e.j != nil
+	t := now()
+	recs := make([]sendRecord, len(msgs))
+	payloads := make([][]byte, len(msgs))
+	if pooled {
+		defer func() {
+			for _, p := range payloads {
+				releaseSend(p)
+			}
+		}()
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		recs[i] = sendRecord{SentAt: t, VisibleAt: t, Group: m.Group, DedupID: m.DedupID, Headers: m.Headers, Body: m.Body}
+		if pooled {
+			payloads[i] = encodeSend(&recs[i])
+		} else {
+			payloads[i] = encodeRecord(&recs[i])
+		}
+	}
 	results := make([]driver.SendResult, len(msgs))
 
 	e.mu.Lock()
@@ -32,33 +52,9 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 		e.mu.Unlock()
 		return nil, err
 	}
-	contentDedup := q.attrs.ContentBasedDedup
-	e.mu.Unlock()
-	if contentDedup {
-		for i := range msgs {
-			if msgs[i].DedupID == "" {
-				sum := sha256.Sum256(msgs[i].Body)
-				hashes[i] = hex.EncodeToString(sum[:])
-			}
-		}
-	}
-
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	if q, err = e.queue(name); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	t := now()
 	q.advance(t, e.forget)
-	recs := make([]*sendRecord, 0, len(msgs))
-	payloads := make([][]byte, 0, len(msgs))
-	idx := make([]int, 0, len(msgs)) // results index of each record
-	var batchKeys map[string]int     // dedup keys first seen in this batch -> results index
-	nextSeq, fifoSeq := e.nextSeq, q.fifoSeq
+	var batchKeys map[string]int // dedup keys first seen in this batch -> results index
+	stored := make([]int, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		if size := driver.MessageSize(m); size > q.attrs.MaxMessageSize {
@@ -70,8 +66,12 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 			continue
 		}
 		key := m.DedupID
-		if key == "" {
-			key = hashes[i]
+		if key == "" && q.attrs.ContentBasedDedup {
+			sum := sha256.Sum256(m.Body)
+			key = hex.EncodeToString(sum[:])
+			recs[i].DedupID = key
+			releaseSend(payloads[i])
+			payloads[i] = encodeRecord(&recs[i])
 		}
 		if key != "" {
 			if d, ok := q.lookupDedup(key, t); ok {
@@ -88,51 +88,50 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 			}
 			batchKeys[key] = i
 		}
+		r := &recs[i]
 		delay := m.Delay
 		if delay == 0 {
 			delay = q.attrs.DeliveryDelay
 		}
-		r := &sendRecord{
-			QID: q.qid, Seq: nextSeq, SentAt: t, VisibleAt: t + int64(delay),
-			Group: m.Group, DedupID: key, Headers: m.Headers, Body: m.Body,
-		}
-		nextSeq++
+		r.QID, r.Seq, r.VisibleAt = q.qid, e.nextSeq+uint64(len(stored)), t+int64(delay)
 		if q.fifo() {
-			fifoSeq++
-			r.FIFOSeq = fifoSeq
+			r.FIFOSeq = q.fifoSeq + uint64(len(stored)) + 1
+		}
+		if delay != 0 {
+			releaseSend(payloads[i])
+			payloads[i] = encodeRecord(r) // VisibleAt is a varint: re-encode
+		} else {
+			patchSend(payloads[i], r.QID, r.Seq, r.FIFOSeq)
 		}
 		results[i] = driver.SendResult{ID: e.messageID(r.Seq), Sequence: r.FIFOSeq}
-		recs = append(recs, r)
-		payloads = append(payloads, encodeRecord(r))
-		idx = append(idx, i)
+		stored = append(stored, i)
 	}
-	if len(recs) == 0 {
+	if len(stored) == 0 {
 		e.mu.Unlock()
 		return results, nil
 	}
-	ps, wait, err := e.log(recSend, payloads...)
+	out := payloads
+	if len(stored) != len(msgs) {
+		out = make([][]byte, len(stored))
+		for k, i := range stored {
+			out[k] = payloads[i]
+		}
+	}
+	ps, wait, err := e.log(recSend, out...)
 	if err != nil {
 		e.mu.Unlock()
 		return nil, err
 	}
-	for k, r := range recs {
+	for k, i := range stored {
 		var p pos
 		if ps != nil {
 			p = ps[k]
 		}
-		e.applySend(r, p, payloads[k])
+		e.applySend(&recs[i], p, out[k])
 	}
 	e.mu.Unlock()
 	if err := e.await(ctx, wait); err != nil {
 		return nil, err
 	}
 	return results, nil
-}
-
-// delay returns d as a duration from unix nanoseconds t to u, at least 0.
-func delay(t, u int64) time.Duration {
-	if u <= t {
-		return 0
-	}
-	return time.Duration(u - t)
 }
