@@ -60,7 +60,7 @@ JSON object per system and line with system, publish_msgs_per_sec,
 consume_msgs_per_sec, p50_us, p99_us, fsync and the workload's parameters.
 Progress is shown when standard output is a terminal.`,
 		Example: `  courier bench queue
-  courier bench queue --n 100000 --size 1024 --producers 32
+  courier bench queue --n 100000 --size 1024 --producers 16
   courier bench queue --peers courier,jetstream --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -97,7 +97,7 @@ Progress is shown when standard output is a terminal.`,
 	f := cmd.Flags()
 	f.IntVar(&cfg.N, "n", 20000, "messages to publish and consume")
 	f.IntVar(&cfg.Size, "size", 1024, "message body size in bytes (8..1000000)")
-	f.IntVar(&cfg.Producers, "producers", 16, "concurrent producers")
+	f.IntVar(&cfg.Producers, "producers", 64, "concurrent producers")
 	f.IntVar(&cfg.Consumers, "consumers", 1, "concurrent receive-and-ack loops")
 	f.IntVar(&cfg.Batch, "batch", 100, "most messages per receive and per ack")
 	f.IntVar(&cfg.Rate, "rate", 1000, "send rate of the latency run in msgs/s")
