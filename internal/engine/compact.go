@@ -20,6 +20,8 @@ const (
 
 // maintain runs once per maintenance tick.
 func (c *fileConn) maintain() {
+	c.maint.Lock()
+	defer c.maint.Unlock()
 	c.mu.Lock()
 	grown := c.logged - c.loggedAt
 	failed := c.failed != nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/internal/wal"
@@ -130,8 +131,9 @@ type fileConn struct {
 	*Engine
 	l   *wal.Log
 	cfg fileConfig
-	// Checkpoint state, owned by the maintenance goroutine (and Close,
-	// after it stopped).
+	// maint serializes maintenance (checkpoints, compaction) and guards
+	// the fields below it.
+	maint          sync.Mutex
 	lastCheckpoint wal.Pos
 	loggedAt       int64 // Engine.logged at the last checkpoint
 	idleTicks      int   // ticks since the last checkpoint
@@ -223,7 +225,9 @@ func (c *fileConn) Close() error {
 	failed := c.failed
 	c.mu.Unlock()
 	if failed == nil {
+		c.maint.Lock()
 		errs = append(errs, c.checkpoint())
+		c.maint.Unlock()
 	}
 	errs = append(errs, c.l.Close())
 	return wrapLogErr(errors.Join(errs...))

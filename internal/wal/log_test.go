@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -417,4 +418,21 @@ func restore(t *testing.T, fs *vfs.MemFS, name string, data []byte) {
 	if err := fs.Corrupt(name, func([]byte) []byte { return bytes.Clone(data) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParseSync checks that ParseSync never panics and that what it
+// accepts is in range.
+func FuzzParseSync(f *testing.F) {
+	for _, s := range []string{"always", "none", "interval", "interval=10ms", "interval=-1s", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, d, err := ParseSync(s)
+		if err != nil {
+			return
+		}
+		if m == SyncInterval && (d < time.Millisecond || d > time.Minute) {
+			t.Fatalf("ParseSync(%q) accepted interval %v", s, d)
+		}
+	})
 }

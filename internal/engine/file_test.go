@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/courier-io/courier/driver"
+	"github.com/courier-io/courier/internal/wal"
+	"github.com/courier-io/courier/internal/wal/vfs"
+)
+
+func openTestDir(t *testing.T, fs vfs.FS, segment int64) *fileConn {
+	t.Helper()
+	cfg := fileConfig{dir: "/data", checkpointBytes: segment}
+	cfg.opts.FS, cfg.opts.SegmentSize = fs, segment
+	c, err := openDir(cfg, driver.Options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestStorageFailureStopsWrites makes the disk fail a sync: the send in
+// progress fails with ErrStorage, every later change is refused without
+// touching the disk again, and stats stay readable.
+func TestStorageFailureStopsWrites(t *testing.T) {
+	rule, err := vfs.ParseRule("sync 3+ EIO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	efs := vfs.NewErrorFS(vfs.NewStrictMem(), rule)
+	c := openTestDir(t, efs, 1<<20)
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.CreateQueue(ctx, "q", driver.DefaultQueueAttributes()); err != nil { // sync 1 (meta at open) and 2
+		t.Fatal(err)
+	}
+	_, err = c.Send(ctx, "q", []driver.Message{{Body: []byte("lost")}})
+	if !errors.Is(err, driver.ErrStorage) {
+		t.Fatalf("send through a failing sync = %v; want ErrStorage", err)
+	}
+	syncs := efs.Count(vfs.OpSync)
+	if _, err := c.Send(ctx, "q", []driver.Message{{Body: []byte("x")}}); !errors.Is(err, driver.ErrStorage) {
+		t.Fatalf("send after the failure = %v; want ErrStorage", err)
+	}
+	if _, err := c.CreateQueue(ctx, "other", driver.DefaultQueueAttributes()); !errors.Is(err, driver.ErrStorage) {
+		t.Fatalf("create after the failure = %v; want ErrStorage", err)
+	}
+	if n := efs.Count(vfs.OpSync); n != syncs {
+		t.Fatalf("%d more syncs after the failure; a failed sync must not be retried", n-syncs)
+	}
+	if names, err := c.ListQueues(ctx); err != nil || len(names) != 1 {
+		t.Fatalf("list after the failure = %v %v; reads must keep working", names, err)
+	}
+	if _, err := c.QueueInfo(ctx, "q"); err != nil {
+		t.Fatalf("info after the failure: %v", err)
+	}
+}
+
+// TestCompactionReclaimsSegments fills several segments, acks most
+// messages, and checks that maintenance copies the few live ones forward
+// and deletes the old segments, and that everything live survives a
+// restart.
+func TestCompactionReclaimsSegments(t *testing.T) {
+	fs := vfs.NewStrictMem()
+	c := openTestDir(t, fs, 1<<20)
+	ctx := context.Background()
+	if _, err := c.CreateQueue(ctx, "q", driver.DefaultQueueAttributes()); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 4000)
+	for i := range 1000 { // about 4 MB: several 1 MiB segments
+		copy(body, fmt.Sprintf("message-%04d", i))
+		if _, err := c.Send(ctx, "q", []driver.Message{{Body: body}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := c.Receive(ctx, "q", driver.ReceiveRequest{Max: 1000, Wait: driver.NoWait})
+	if err != nil || len(ds) != 1000 {
+		t.Fatalf("receive = %d, %v", len(ds), err)
+	}
+	var receipts []string
+	keep := map[string]bool{}
+	for i, d := range ds {
+		if i%100 == 0 {
+			keep[string(d.Body[:12])] = true
+			continue
+		}
+		receipts = append(receipts, d.Receipt)
+	}
+	if _, err := c.Ack(ctx, "q", receipts); err != nil {
+		t.Fatal(err)
+	}
+	before := len(c.l.Segments())
+	c.maintain()
+	after := c.l.Segments()
+	if before < 4 || len(after) > 2 {
+		t.Fatalf("segments before/after maintenance = %d/%d; want ≥4 then ≤2", before, len(after))
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c = openTestDir(t, fs, 1<<20)
+	defer c.Close()
+	if _, err := c.ChangeVisibility(ctx, "q", nil, 0); err == nil {
+		t.Fatal("ChangeVisibility without receipts accepted")
+	}
+	info, _ := c.QueueInfo(ctx, "q")
+	if got := info.Stats.InFlight + info.Stats.Visible; got != int64(len(keep)) {
+		t.Fatalf("after compaction and restart %d messages; want %d", got, len(keep))
+	}
+	c.mu.Lock()
+	q := c.queues["q"]
+	var ps []pending
+	for m := q.all.head; m != nil; m = m.anext {
+		ps = append(ps, pending{p: m.pos, size: m.size})
+	}
+	c.mu.Unlock()
+	got, err := c.read(ps)
+	if err != nil || len(got) != len(keep) {
+		t.Fatalf("reading relocated messages: %d, %v", len(got), err)
+	}
+	for _, d := range got {
+		if !keep[string(d.Body[:12])] {
+			t.Fatalf("relocated message has body %q", d.Body[:12])
+		}
+	}
+}
+
+func TestParseFileURL(t *testing.T) {
+	good := map[string]string{
+		"file://./data":                      "data",
+		"file:///var/lib/courier":            "/var/lib/courier",
+		"file://rel/dir?sync=none":           "rel/dir",
+		"file:///d?sync=interval=5ms":        "/d",
+		"file:///d?segment_size=8MiB":        "/d",
+		"file:///d?repair=true&sync=always":  "/d",
+		"file:///d?segment_size=2097152":     "/d",
+		"file:./opaque":                      "opaque",
+		"file:///d?segment_size=1GiB&sync=x": "",
+	}
+	for raw, dir := range good {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := parseFileURL(u)
+		if dir == "" {
+			if err == nil {
+				t.Errorf("%s accepted", raw)
+			}
+			continue
+		}
+		if err != nil || c.dir != dir {
+			t.Errorf("parseFileURL(%s) = %q, %v; want %q", raw, c.dir, err, dir)
+		}
+	}
+	for _, raw := range []string{"file://", "file:///d?sync=sometimes", "file:///d?segment_size=1KiB", "file:///d?segment_size=2GiB", "file:///d?segment_size=lots", "file:///d?repair=maybe", "file:///d?colour=blue"} {
+		u, _ := url.Parse(raw)
+		_, err := parseFileURL(u)
+		var ve *driver.ValidationError
+		if !errors.As(err, &ve) || !strings.HasPrefix(ve.Field, "url") {
+			t.Errorf("parseFileURL(%s) = %v; want a ValidationError naming the url option", raw, err)
+		}
+	}
+	u, _ := url.Parse("file:///d?sync=interval=5ms&segment_size=8MiB")
+	c, _ := parseFileURL(u)
+	if c.opts.Sync != wal.SyncInterval || c.opts.SegmentSize != 8<<20 {
+		t.Fatalf("options = %+v", c.opts)
+	}
+}
+
+// FuzzParseFileURL checks that no URL makes the option parser panic and
+// that accepted options are in range.
+func FuzzParseFileURL(f *testing.F) {
+	f.Add("file:///d?sync=interval=5ms&segment_size=8MiB&repair=true")
+	f.Add("file://./x?segment_size=99999999999999999999")
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		c, err := parseFileURL(u)
+		if err != nil {
+			return
+		}
+		if c.dir == "" || c.opts.SegmentSize < 1<<20 || c.opts.SegmentSize > 1<<30 {
+			t.Fatalf("accepted %q with dir %q segment size %d", raw, c.dir, c.opts.SegmentSize)
+		}
+	})
+}
