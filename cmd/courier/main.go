@@ -6,15 +6,15 @@
 //	courier version
 //
 // Client commands talk to --server (env COURIER_SERVER, default
-// http://127.0.0.1:7410). Errors are one line on stderr; the exit code is 0
-// on success, 2 for usage errors (bad flags or arguments) and 1 for
-// everything else.
+// http://127.0.0.1:7410) through courier.Open, so they use the same API as
+// a Go program. Errors are one line on stderr; the exit code is 0 on
+// success, 1 when the operation failed (on the server or on the way to
+// it), 2 for usage errors (bad flags or arguments, found before anything
+// is sent) and 130 when interrupted.
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -25,43 +25,34 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful stop; a second one kills the
+	// process the default way, for a shutdown that takes too long.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
-// usageError marks an error in how the command was called.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// run executes the command line args and returns the exit code. Tests call
-// it in-process.
+// run executes the command line args and returns the exit code. It ends
+// when ctx does (serve shuts down gracefully, client calls are abandoned).
+// Tests call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin, stdout, stderr)
+	return execute(ctx, newEnv(stdin, stdout, stderr), args)
+}
+
+// execute runs args with the streams of e and reports a failure on
+// e.stderr.
+func execute(ctx context.Context, e *env, args []string) int {
+	root := newRootCmd(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "courier: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "run '%s --help' for usage\n", commandPath(root, args))
-		return exitUsage
-	}
-	return exitError
+	return report(ctx, e.stderr, commandPath(root, args), err)
 }
 
-// commandPath returns the command path args name, for help hints.
+// commandPath returns the path of the command args name, for help hints.
 func commandPath(root *cobra.Command, args []string) string {
 	cmd, _, err := root.Find(args)
 	if err != nil {
@@ -70,84 +61,45 @@ func commandPath(root *cobra.Command, args []string) string {
 	return cmd.CommandPath()
 }
 
-// env is what commands share: streams and the server flag.
-type env struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	server         string
-}
+// defaultServer is the server client commands talk to without --server
+// and COURIER_SERVER.
+const defaultServer = "http://127.0.0.1:7410"
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "courier",
 		Short: "Queues on a durable embedded engine: server, client and benchmarks",
 		Long: `courier is a message broker and its client in one binary.
 
-Start a server on the embedded engine, then use the client commands:
+Start a server on the embedded engine with 'courier serve', then use the
+client commands; they talk to --server (env COURIER_SERVER, default
+` + defaultServer + `).
 
-  courier serve
+Output is for people on a terminal and JSON lines otherwise (or with --json),
+except that send and list always print one message ID or queue name per line.
+Errors are one line on stderr. Exit codes: 0 success, 1 the operation failed,
+2 bad flags or arguments (nothing was sent), 130 interrupted.`,
+		Example: `  courier serve
   courier queue create orders
   echo hello | courier queue send orders
-  courier queue receive orders --ack`,
+  courier queue receive orders --ack
+  COURIER_SERVER=http://queues.internal:7410 courier queue list`,
 		Args:              groupArgs,
 		RunE:              groupRun,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	server := os.Getenv("COURIER_SERVER")
 	if server == "" {
-		server = "http://127.0.0.1:7410"
+		server = defaultServer
 	}
-	root.PersistentFlags().StringVar(&e.server, "server", server, "courier server URL (env COURIER_SERVER)")
+	root.PersistentFlags().StringVar(&e.server, "server", server,
+		"courier server URL (env COURIER_SERVER); any courier URL works, e.g. file://DIR to work on a stopped server's data")
 	root.AddCommand(newServeCmd(e), newQueueCmd(e), newVersionCmd(e), newBenchCmd())
 	return root
 }
-
-// exactArgs is cobra.ExactArgs with a usage error naming what is missing.
-func exactArgs(names ...string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < len(names) {
-			return usageError{fmt.Errorf("%s: missing %s", cmd.CommandPath(), names[len(args)])}
-		}
-		if len(args) > len(names) {
-			return usageError{fmt.Errorf("%s: unexpected argument %q", cmd.CommandPath(), args[len(names)])}
-		}
-		return nil
-	}
-}
-
-// rangeArgs accepts the named leading arguments plus up to extra more
-// (extra < 0: any number, at least one).
-func rangeArgs(names []string, extraName string, min, max int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < len(names) {
-			return usageError{fmt.Errorf("%s: missing %s", cmd.CommandPath(), names[len(args)])}
-		}
-		n := len(args) - len(names)
-		if n < min {
-			return usageError{fmt.Errorf("%s: missing %s", cmd.CommandPath(), extraName)}
-		}
-		if max >= 0 && n > max {
-			return usageError{fmt.Errorf("%s: unexpected argument %q", cmd.CommandPath(), args[len(names)+max])}
-		}
-		return nil
-	}
-}
-
-// groupArgs refuses an unknown subcommand of a command that only groups
-// others.
-func groupArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
-	}
-	return nil
-}
-
-// groupRun shows the help of a grouping command run without a subcommand.
-func groupRun(cmd *cobra.Command, args []string) error { return cmd.Help() }
