@@ -184,7 +184,7 @@ func TestCorpusSNS(t *testing.T) {
 
 func TestMalformedEvents(t *testing.T) {
 	p, _ := Compile([]byte(`{"a": ["x"]}`))
-	for _, ev := range []string{``, `[]`, `"x"`, `{`, `{"a": "x"`, `{"a": "x"} {}`, `{"a" "x"}`, `{"a": tru}`, `{"a": 01}`, `{"a": "\x01"}`, `{"a": "\q"}`, `{"a": [1,]}`, `{"b": {"c": [}}`, "{\"a\": \"\xff\"}", strings.Repeat("[", 300)} {
+	for _, ev := range []string{``, `[]`, `"x"`, `{`, `{"a": "x"`, `{"a": "x"} {}`, `{"a" "x"}`, `{"a": tru}`, `{"a": 01}`, `{"a": "\x01"}`, `{"a": "\q"}`, `{"a": [1,]}`, `{"b": {"c": [}}`, strings.Repeat("[", 300)} {
 		if ok, err := p.Match([]byte(ev)); err == nil {
 			t.Errorf("Match(%q) = %v with no error; want a syntax error", ev, ok)
 		}

@@ -24,6 +24,10 @@
 //     "a.b", never nested objects a → b. Keys may be any string,
 //     including "" and unicode.
 //
+// Events must be JSON objects. As with encoding/json, bytes inside
+// strings are not checked for UTF-8 validity; everything else about the
+// syntax is, including the fields no rule looks at.
+//
 // Invalid patterns fail at compile time with an *Error naming the path and
 // the reason; unknown operators are errors. SNS policies also enforce
 // SNS's limits (5 keys, 150 combinations).

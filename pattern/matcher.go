@@ -132,13 +132,14 @@ type index struct {
 type condInfo struct {
 	path     int32
 	negative bool
-	alts     []int32
+	alts     []int32 // alternatives anchored on this condition
+	lazy     []pred  // set when evaluated only on demand (see holds)
 }
 
 type altInfo struct {
 	rule int32
-	need int32   // positive conditions that must hold
-	negs []int32 // negative conditions, checked at the end
+	pos  []int32 // positive conditions: all must hold
+	negs []int32 // negative conditions (exists: false ...): hold on absence too
 }
 
 // pathIndex holds every test on one key path, organised for lookup.
@@ -155,6 +156,7 @@ type pathIndex struct {
 	fold       map[string][]int32 // equals-ignore-case, ASCII operands lower-cased
 	exists     []int32
 	others     []predRef // tests without a lookup table
+	keepValues bool      // lazy conditions read this path's values
 }
 
 type predRef struct {
@@ -163,16 +165,20 @@ type predRef struct {
 }
 
 // buildIndex compiles patterns into one index, sharing identical
-// conditions between rules.
+// conditions between rules. Each alternative is anchored on its least
+// shared positive condition: only when that one holds is the alternative
+// checked, so a popular condition (the same source in hundreds of rules)
+// costs one mark per event, not one step per rule.
 func buildIndex(ids []RuleID, pats []*Pattern) *index {
 	idx := &index{ids: ids, trie: newPathNode()}
 	pathIDs := map[string]int32{}
 	condIDs := map[string]int32{}
+	uses := []int{}    // alternatives using each condition
+	breadth := []int{} // how many values a condition tends to accept: a poor anchor when high
+	var condPreds [][]pred
 	for r, p := range pats {
 		for _, a := range p.alts {
 			ai := altInfo{rule: int32(r)}
-			altID := int32(len(idx.alts))
-			seen := map[int32]bool{}
 			for ci := range a.conds {
 				c := &a.conds[ci]
 				pid := idx.pathID(pathIDs, c.path)
@@ -182,24 +188,47 @@ func buildIndex(ids []RuleID, pats []*Pattern) *index {
 					id = int32(len(idx.conds))
 					condIDs[key] = id
 					idx.conds = append(idx.conds, condInfo{path: pid, negative: c.negative()})
-					idx.addPreds(pid, id, c.preds)
+					uses = append(uses, 0)
+					breadth = append(breadth, condBreadth(c.preds))
+					condPreds = append(condPreds, c.preds)
 				}
-				if seen[id] {
+				if slices.Contains(ai.pos, id) || slices.Contains(ai.negs, id) {
 					continue // the same condition twice in one alternative
 				}
-				seen[id] = true
+				uses[id]++
 				if idx.conds[id].negative {
 					ai.negs = append(ai.negs, id)
 				} else {
-					ai.need++
-					idx.conds[id].alts = append(idx.conds[id].alts, altID)
+					ai.pos = append(ai.pos, id)
 				}
 			}
 			idx.alts = append(idx.alts, ai)
-			if ai.need == 0 {
-				idx.always = append(idx.always, altID)
+		}
+	}
+	for a := range idx.alts {
+		ai := &idx.alts[a]
+		if len(ai.pos) == 0 {
+			idx.always = append(idx.always, int32(a))
+			continue
+		}
+		anchor := ai.pos[0]
+		for _, c := range ai.pos[1:] {
+			if breadth[c] < breadth[anchor] || breadth[c] == breadth[anchor] && uses[c] < uses[anchor] {
+				anchor = c
 			}
 		}
+		idx.conds[anchor].alts = append(idx.conds[anchor].alts, int32(a))
+	}
+	// Conditions that anchor nothing and need a test per value (no lookup
+	// table) are evaluated lazily, only for candidate alternatives.
+	for id := range idx.conds {
+		ci := &idx.conds[id]
+		if len(ci.alts) == 0 && !ci.negative && allUnindexed(condPreds[id]) {
+			ci.lazy = condPreds[id]
+			idx.paths[ci.path].keepValues = true
+			continue
+		}
+		idx.addPreds(ci.path, int32(id), condPreds[id])
 	}
 	for i := range idx.paths {
 		pi := &idx.paths[i]
@@ -210,6 +239,35 @@ func buildIndex(ids []RuleID, pats []*Pattern) *index {
 	}
 	idx.pool.New = func() any { return idx.newState() }
 	return idx
+}
+
+// allUnindexed reports whether every pred needs a test per value (none
+// has a lookup table).
+func allUnindexed(preds []pred) bool {
+	for _, p := range preds {
+		switch p.kind {
+		case predNumeric, predCIDR, predWildcard, predPrefixFold, predSuffixFold, predAnythingBut:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// condBreadth ranks a condition by how much it accepts: exact values
+// and prefixes are narrow (0), ranges and patterns middling (1),
+// anything-but and exists broad (2).
+func condBreadth(preds []pred) int {
+	b := 0
+	for _, p := range preds {
+		switch p.kind {
+		case predNumeric, predCIDR, predWildcard, predPrefixFold, predSuffixFold:
+			b = max(b, 1)
+		case predAnythingBut, predExists, predNotExists:
+			b = max(b, 2)
+		}
+	}
+	return b
 }
 
 func (idx *index) pathID(ids map[string]int32, path []string) int32 {
@@ -294,26 +352,27 @@ func (idx *index) addPreds(pid, c int32, preds []pred) {
 // matchState is the per-call scratch of a match, pooled per index so
 // that matching allocates nothing in proportion to the rules.
 type matchState struct {
-	idx      *index
-	gen      uint32
-	condGen  []uint32
-	altGen   []uint32
-	altCount []int32
-	pathGen  []uint32
-	ruleGen  []uint32
-	cands    []int32
-	sc       scanner
-	lower    []byte
+	idx     *index
+	gen     uint32
+	condGen []uint32
+	lazyGen []uint32
+	pathGen []uint32
+	vals    [][]value // values of keepValues paths, this event
+	ruleGen []uint32
+	cands   []int32
+	rules   []int32
+	sc      scanner
+	lower   []byte
 }
 
 func (idx *index) newState() any {
 	st := &matchState{
-		idx:      idx,
-		condGen:  make([]uint32, len(idx.conds)),
-		altGen:   make([]uint32, len(idx.alts)),
-		altCount: make([]int32, len(idx.alts)),
-		pathGen:  make([]uint32, len(idx.paths)),
-		ruleGen:  make([]uint32, len(idx.ids)),
+		idx:     idx,
+		condGen: make([]uint32, len(idx.conds)),
+		lazyGen: make([]uint32, len(idx.conds)),
+		vals:    make([][]value, len(idx.paths)),
+		pathGen: make([]uint32, len(idx.paths)),
+		ruleGen: make([]uint32, len(idx.ids)),
 	}
 	st.sc.emit = st.onValue
 	return st
@@ -324,7 +383,7 @@ func (idx *index) state() *matchState {
 	st.gen++
 	if st.gen == 0 { // wrapped: forget every mark
 		clear(st.condGen)
-		clear(st.altGen)
+		clear(st.lazyGen)
 		clear(st.pathGen)
 		clear(st.ruleGen)
 		st.gen = 1
@@ -343,23 +402,14 @@ func (st *matchState) scan(event []byte) error {
 	return st.sc.scanEvent(st.idx.trie)
 }
 
-// satisfy marks condition c as holding for this event.
+// satisfy marks condition c as holding for this event; the alternatives
+// anchored on it become candidates, checked when the scan is done.
 func (st *matchState) satisfy(c int32) {
 	if st.condGen[c] == st.gen {
 		return
 	}
 	st.condGen[c] = st.gen
-	ci := &st.idx.conds[c]
-	for _, a := range ci.alts {
-		if st.altGen[a] != st.gen {
-			st.altGen[a] = st.gen
-			st.altCount[a] = 0
-		}
-		st.altCount[a]++
-		if st.altCount[a] == st.idx.alts[a].need {
-			st.cands = append(st.cands, a)
-		}
-	}
+	st.cands = append(st.cands, st.idx.conds[c].alts...)
 }
 
 func (st *matchState) satisfyAll(cs []int32) {
@@ -370,8 +420,14 @@ func (st *matchState) satisfyAll(cs []int32) {
 
 // onValue runs every test of path on one event value.
 func (st *matchState) onValue(path int32, v value) {
-	st.pathGen[path] = st.gen
 	pi := &st.idx.paths[path]
+	if pi.keepValues {
+		if st.pathGen[path] != st.gen {
+			st.vals[path] = st.vals[path][:0]
+		}
+		st.vals[path] = append(st.vals[path], v)
+	}
+	st.pathGen[path] = st.gen
 	switch v.kind {
 	case kindString:
 		s := v.str
@@ -433,9 +489,15 @@ func appendLowerASCII(dst []byte, s string) []byte {
 	return dst
 }
 
-// holds verifies the negative conditions of alternative a.
+// holds checks every condition of alternative a.
 func (st *matchState) holds(a int32) bool {
-	for _, n := range st.idx.alts[a].negs {
+	ai := &st.idx.alts[a]
+	for _, c := range ai.pos {
+		if st.condGen[c] != st.gen && !st.lazyHolds(c) {
+			return false
+		}
+	}
+	for _, n := range ai.negs {
 		c := &st.idx.conds[n]
 		if st.condGen[n] != st.gen && st.pathGen[c.path] == st.gen {
 			return false // a value is present and no other test held
@@ -444,14 +506,37 @@ func (st *matchState) holds(a int32) bool {
 	return true
 }
 
-// finish appends the matched rules' IDs, sorted.
+// lazyHolds evaluates a lazy condition on the path's values, once per
+// event.
+func (st *matchState) lazyHolds(c int32) bool {
+	ci := &st.idx.conds[c]
+	if ci.lazy == nil || st.lazyGen[c] == st.gen {
+		return false
+	}
+	st.lazyGen[c] = st.gen
+	if st.pathGen[ci.path] != st.gen {
+		return false
+	}
+	for i := range st.vals[ci.path] {
+		for j := range ci.lazy {
+			if ci.lazy[j].test(&st.vals[ci.path][i]) {
+				st.condGen[c] = st.gen
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finish appends the matched rules' IDs in ID order (rule indexes follow
+// the sorted IDs, so sorting indexes sorts IDs).
 func (st *matchState) finish(dst []RuleID) []RuleID {
-	start := len(dst)
+	st.rules = st.rules[:0]
 	add := func(a int32) {
 		r := st.idx.alts[a].rule
 		if st.ruleGen[r] != st.gen && st.holds(a) {
 			st.ruleGen[r] = st.gen
-			dst = append(dst, st.idx.ids[r])
+			st.rules = append(st.rules, r)
 		}
 	}
 	for _, a := range st.cands {
@@ -460,7 +545,10 @@ func (st *matchState) finish(dst []RuleID) []RuleID {
 	for _, a := range st.idx.always {
 		add(a)
 	}
-	slices.Sort(dst[start:])
+	slices.Sort(st.rules)
+	for _, r := range st.rules {
+		dst = append(dst, st.idx.ids[r])
+	}
 	return dst
 }
 

@@ -11,22 +11,22 @@ import (
 type predKind uint8
 
 const (
-	predString       predKind = iota // exact string
-	predNumber                       // exact number (numeric equality)
-	predTrue                         // JSON true
-	predFalse                        // JSON false
-	predNull                         // JSON null
-	predPrefix                       // string prefix
-	predSuffix                       // string suffix
-	predPrefixFold                   // prefix, ignoring case
-	predSuffixFold                   // suffix, ignoring case
-	predEqualsFold                   // equals-ignore-case
-	predWildcard                     // wildcard with '*'
-	predNumeric                      // numeric range
-	predCIDR                         // IP address in a prefix
-	predExists                       // exists: true
-	predNotExists                    // exists: false (a condition on absence)
-	predAnythingBut                  // anything-but: none of the inner tests holds
+	predString      predKind = iota // exact string
+	predNumber                      // exact number (numeric equality)
+	predTrue                        // JSON true
+	predFalse                       // JSON false
+	predNull                        // JSON null
+	predPrefix                      // string prefix
+	predSuffix                      // string suffix
+	predPrefixFold                  // prefix, ignoring case
+	predSuffixFold                  // suffix, ignoring case
+	predEqualsFold                  // equals-ignore-case
+	predWildcard                    // wildcard with '*'
+	predNumeric                     // numeric range
+	predCIDR                        // IP address in a prefix
+	predExists                      // exists: true
+	predNotExists                   // exists: false (a condition on absence)
+	predAnythingBut                 // anything-but: none of the inner tests holds
 )
 
 // pred is one test of a leaf value. The value lists of a pattern field are

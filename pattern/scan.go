@@ -57,7 +57,9 @@ type syntaxError struct {
 	msg string
 }
 
-func (e *syntaxError) Error() string { return fmt.Sprintf("event is not valid JSON: %s at byte %d", e.msg, e.off) }
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("event is not valid JSON: %s at byte %d", e.msg, e.off)
+}
 
 func (s *scanner) fail(msg string) error { return &syntaxError{off: s.i, msg: msg} }
 
@@ -183,30 +185,26 @@ func (s *scanner) number(node *pathNode) error {
 func (s *scanner) str(decode bool) (string, error) {
 	s.i++ // opening quote
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			raw := s.b[start:s.i]
-			s.i++
-			if !decode || len(raw) == 0 {
+	b := s.b
+	for i := s.i; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			s.i = i + 1
+			if !decode || i == start {
 				return "", nil
 			}
-			return unsafe.String(&raw[0], len(raw)), nil
-		case c == '\\':
+			return unsafe.String(&b[start], i-start), nil
+		}
+		if c == '\\' {
+			s.i = i
 			return s.strEscaped(start, decode)
-		case c < 0x20:
+		}
+		if c < 0x20 {
+			s.i = i
 			return "", s.fail("control character in string")
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(s.b[s.i:])
-			if r == utf8.RuneError && size == 1 {
-				return "", s.fail("invalid UTF-8 in string")
-			}
-			s.i += size
-		default:
-			s.i++
 		}
 	}
+	s.i = len(b)
 	return "", s.fail("unterminated string")
 }
 
