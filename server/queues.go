@@ -16,6 +16,36 @@ func queueName(r *http.Request) (string, error) {
 	return name, driver.ValidateQueueName("name", name)
 }
 
+// named returns the request's queue name; on a bad name it answers the
+// error and reports false.
+func named(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name, err := queueName(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return "", false
+	}
+	return name, true
+}
+
+// queueRequest returns the request's queue name and its body decoded by
+// decode; on bad input it answers the error and reports false.
+func queueRequest[T any](w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (string, T, bool) {
+	var zero T
+	name, ok := named(w, r)
+	if !ok {
+		return "", zero, false
+	}
+	data, err := readBody(r, w)
+	if err == nil {
+		var req T
+		if req, err = decode(data); err == nil {
+			return name, req, true
+		}
+	}
+	writeAPIError(w, err)
+	return "", zero, false
+}
+
 func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 	names, err := s.b.ListQueues(r.Context())
 	if err != nil {
@@ -31,19 +61,13 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 // createQueue creates a queue: 201 when created, 200 when it existed with
 // equal attributes, 409 when it exists with other attributes.
 func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	var req httpapi.QueueAttributes
-	if err := decode(r, w, &req, true); err != nil {
-		writeAPIError(w, err)
+	name, req, ok := queueRequest(w, r, decodeAttributes(true))
+	if !ok {
 		return
 	}
 	attrs := courier.DefaultQueueAttributes()
 	req.ApplyTo(&attrs)
-	_, err = s.b.Queue(name).Info(r.Context())
+	_, err := s.b.Queue(name).Info(r.Context())
 	existed := err == nil
 	q, err := s.b.CreateQueue(r.Context(), name, courier.WithAttributes(attrs))
 	if err != nil {
@@ -62,16 +86,20 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, httpapi.InfoJSON(info))
 }
 
+// decodeAttributes decodes queue attributes; the body may be empty when
+// optional.
+func decodeAttributes(optional bool) func([]byte) (httpapi.QueueAttributes, error) {
+	return func(data []byte) (httpapi.QueueAttributes, error) {
+		var req httpapi.QueueAttributes
+		err := DecodeJSON(data, &req, optional)
+		return req, err
+	}
+}
+
 // updateQueue changes the attributes present in the body.
 func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	var req httpapi.QueueAttributes
-	if err := decode(r, w, &req, false); err != nil {
-		writeAPIError(w, err)
+	name, req, ok := queueRequest(w, r, decodeAttributes(false))
+	if !ok {
 		return
 	}
 	info, err := s.b.Queue(name).SetAttributes(r.Context(), func(a *courier.QueueAttributes) { req.ApplyTo(a) })
@@ -83,9 +111,8 @@ func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) queueInfo(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
+	name, ok := named(w, r)
+	if !ok {
 		return
 	}
 	info, err := s.b.Queue(name).Info(r.Context())
@@ -97,9 +124,8 @@ func (s *Server) queueInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteQueue(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
+	name, ok := named(w, r)
+	if !ok {
 		return
 	}
 	if err := s.b.DeleteQueue(r.Context(), name); err != nil {
@@ -110,9 +136,8 @@ func (s *Server) deleteQueue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) purge(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
+	name, ok := named(w, r)
+	if !ok {
 		return
 	}
 	n, err := s.b.Queue(name).Purge(r.Context())
@@ -154,23 +179,23 @@ func DecodeSend(data []byte) (msgs []courier.Message, batch bool, err error) {
 	return []courier.Message{m}, false, nil
 }
 
+type sendRequest struct {
+	msgs  []courier.Message
+	batch bool
+}
+
+func decodeSendRequest(data []byte) (sendRequest, error) {
+	msgs, batch, err := DecodeSend(data)
+	return sendRequest{msgs, batch}, err
+}
+
 // send stores one message or a batch; it answers after they are durable.
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
+	name, send, ok := queueRequest(w, r, decodeSendRequest)
+	if !ok {
 		return
 	}
-	data, err := readBody(r, w)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	msgs, batch, err := DecodeSend(data)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
+	msgs, batch := send.msgs, send.batch
 	res, err := s.b.Queue(name).SendBatch(r.Context(), msgs)
 	if err != nil {
 		writeAPIError(w, err)
@@ -206,19 +231,8 @@ func DecodeReceive(data []byte) (httpapi.ReceiveRequest, error) {
 
 // receive long-polls as asked; Drain ends the poll with what it has.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	data, err := readBody(r, w)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	req, err := DecodeReceive(data)
-	if err != nil {
-		writeAPIError(w, err)
+	name, req, ok := queueRequest(w, r, DecodeReceive)
+	if !ok {
 		return
 	}
 	opts := []courier.ReceiveOption{courier.Visibility(durationOr(&req.Visibility, 0))}
@@ -259,22 +273,11 @@ func DecodeSettle(data []byte) (httpapi.SettleRequest, error) {
 
 // settle runs op on the body's receipts and answers which failed.
 func (s *Server) settle(w http.ResponseWriter, r *http.Request, op func(q *courier.Queue, req httpapi.SettleRequest) error) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
+	name, req, ok := queueRequest(w, r, DecodeSettle)
+	if !ok {
 		return
 	}
-	data, err := readBody(r, w)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	req, err := DecodeSettle(data)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	err = op(s.b.Queue(name), req)
+	err := op(s.b.Queue(name), req)
 	out := httpapi.SettleResponse{Failed: []httpapi.SettleFailure{}}
 	var be *courier.BatchError
 	switch {
@@ -332,19 +335,8 @@ func DecodeRedrive(data []byte) (httpapi.RedriveRequest, error) {
 }
 
 func (s *Server) redrive(w http.ResponseWriter, r *http.Request) {
-	name, err := queueName(r)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	data, err := readBody(r, w)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	req, err := DecodeRedrive(data)
-	if err != nil {
-		writeAPIError(w, err)
+	name, req, ok := queueRequest(w, r, DecodeRedrive)
+	if !ok {
 		return
 	}
 	var opts []courier.RedriveOption

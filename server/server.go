@@ -98,17 +98,6 @@ func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// decode reads a JSON body into v: size-limited before reading, unknown
-// fields and trailing data refused, errors naming what was wrong. An empty
-// body is allowed when optional.
-func decode(r *http.Request, w http.ResponseWriter, v any, optional bool) error {
-	data, err := readBody(r, w)
-	if err != nil {
-		return err
-	}
-	return DecodeJSON(data, v, optional)
-}
-
 // readBody reads the request body, refusing more than MaxRequestBytes.
 func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
