@@ -19,6 +19,13 @@ func (e *encoder) uint(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) int(v int64)    { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) str(s string)   { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *encoder) bytes(p []byte) { e.uint(uint64(len(p))); e.b = append(e.b, p...) }
+func (e *encoder) seqs(s []uint64) {
+	e.uint(uint64(len(s)))
+	for _, v := range s {
+		e.uint(v)
+	}
+}
+
 func (e *encoder) bool(v bool) {
 	if v {
 		e.byte(1)
@@ -113,6 +120,14 @@ func (d *decoder) raw() []byte {
 }
 
 func (d *decoder) str() string { return string(d.raw()) }
+
+func (d *decoder) seqs() []uint64 {
+	s := make([]uint64, d.count(1))
+	for i := range s {
+		s[i] = d.uint()
+	}
+	return s
+}
 
 func (d *decoder) bool() bool { return d.byte() != 0 }
 

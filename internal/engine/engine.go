@@ -194,6 +194,26 @@ func (e *Engine) await(ctx context.Context, wait func(context.Context) error) er
 	return nil
 }
 
+// lockQueue takes e.mu and returns the queue named name, checking that
+// the engine accepts changes (write) or at least calls. On error e.mu is
+// released.
+func (e *Engine) lockQueue(name string, write bool) (*queue, error) {
+	e.mu.Lock()
+	err := e.usable()
+	if write {
+		err = e.writable()
+	}
+	var q *queue
+	if err == nil {
+		q, err = e.queue(name)
+	}
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	return q, nil
+}
+
 // queue returns the queue named name; the caller holds e.mu.
 func (e *Engine) queue(name string) (*queue, error) {
 	q := e.queues[name]
@@ -315,15 +335,11 @@ func (e *Engine) ListQueues(ctx context.Context) ([]string, error) {
 
 // QueueInfo returns a queue's attributes and stats.
 func (e *Engine) QueueInfo(ctx context.Context, name string) (driver.QueueInfo, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.usable(); err != nil {
-		return driver.QueueInfo{}, err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, false)
 	if err != nil {
 		return driver.QueueInfo{}, err
 	}
+	defer e.mu.Unlock()
 	t := now()
 	q.advance(t, e.forget)
 	return q.info(t), nil
@@ -396,13 +412,11 @@ func (e *Engine) SetQueueAttributes(ctx context.Context, name string, attrs driv
 	if err := attrs.Validate(); err != nil {
 		return driver.QueueInfo{}, err
 	}
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
+	q, err := e.lockQueue(name, true)
+	if err != nil {
 		return driver.QueueInfo{}, err
 	}
-	q, err := e.queue(name)
-	if err == nil && q.attrs.FIFO != attrs.FIFO {
+	if q.attrs.FIFO != attrs.FIFO {
 		err = fmt.Errorf("queue %q: the FIFO attribute cannot change after creation: %w", name, driver.ErrConflict)
 	}
 	if err == nil {
@@ -429,14 +443,8 @@ func (e *Engine) SetQueueAttributes(ctx context.Context, name string, attrs driv
 // DeleteQueue deletes a queue and its messages. A queue that another queue
 // uses as its dead-letter queue cannot be deleted (ErrConflict).
 func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, true)
 	if err != nil {
-		e.mu.Unlock()
 		return err
 	}
 	var users []string
@@ -462,14 +470,8 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 
 // PurgeQueue deletes every message of a queue.
 func (e *Engine) PurgeQueue(ctx context.Context, name string) (int, error) {
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return 0, err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, true)
 	if err != nil {
-		e.mu.Unlock()
 		return 0, err
 	}
 	q.advance(now(), e.forget)

@@ -27,14 +27,8 @@ func (e *Engine) Receive(ctx context.Context, name string, req driver.ReceiveReq
 	max := max(req.Max, 1)
 	var deadline int64
 	for first := true; ; first = false {
-		e.mu.Lock()
-		if err := e.usable(); err != nil {
-			e.mu.Unlock()
-			return nil, err
-		}
-		q, err := e.queue(name)
+		q, err := e.lockQueue(name, false)
 		if err != nil {
-			e.mu.Unlock()
 			return nil, err
 		}
 		t := now()

@@ -183,18 +183,12 @@ type ackRecord struct {
 
 func (r *ackRecord) encode(e *encoder) {
 	e.uint(r.QID)
-	e.uint(uint64(len(r.Seqs)))
-	for _, s := range r.Seqs {
-		e.uint(s)
-	}
+	e.seqs(r.Seqs)
 }
 
 func (r *ackRecord) decode(d *decoder) {
 	r.QID = d.uint()
-	r.Seqs = make([]uint64, d.count(1))
-	for i := range r.Seqs {
-		r.Seqs[i] = d.uint()
-	}
+	r.Seqs = d.seqs()
 }
 
 // visibilityRecord changes when messages become visible (nack, extend):
@@ -210,20 +204,14 @@ func (r *visibilityRecord) encode(e *encoder) {
 	e.uint(r.QID)
 	e.int(r.At)
 	e.int(r.VisibleAt)
-	e.uint(uint64(len(r.Seqs)))
-	for _, s := range r.Seqs {
-		e.uint(s)
-	}
+	e.seqs(r.Seqs)
 }
 
 func (r *visibilityRecord) decode(d *decoder) {
 	r.QID = d.uint()
 	r.At = d.int()
 	r.VisibleAt = d.int()
-	r.Seqs = make([]uint64, d.count(1))
-	for i := range r.Seqs {
-		r.Seqs[i] = d.uint()
-	}
+	r.Seqs = d.seqs()
 }
 
 // moveRecord moves a message to another queue (to its dead-letter queue, or

@@ -22,14 +22,8 @@ func (e *Engine) Redrive(ctx context.Context, dlqName string, req driver.Redrive
 	var lastWait func(context.Context) error
 	since := now() // only messages that entered the queue before the redrive move
 	for {
-		e.mu.Lock()
-		if err := e.writable(); err != nil {
-			e.mu.Unlock()
-			return res, err
-		}
-		dlq, err := e.queue(dlqName)
+		dlq, err := e.lockQueue(dlqName, true)
 		if err != nil {
-			e.mu.Unlock()
 			return res, err
 		}
 		var dest *queue

@@ -42,14 +42,8 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 	}
 	results := make([]driver.SendResult, len(msgs))
 
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, true)
 	if err != nil {
-		e.mu.Unlock()
 		return nil, err
 	}
 	q.advance(t, e.forget)

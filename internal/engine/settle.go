@@ -40,14 +40,8 @@ func (e *Engine) Ack(ctx context.Context, name string, receipts []string) ([]err
 	if err := driver.ValidateReceipts(receipts); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, true)
 	if err != nil {
-		e.mu.Unlock()
 		return nil, err
 	}
 	msgs, errs := e.resolve(q, receipts)
@@ -81,14 +75,8 @@ func (e *Engine) ChangeVisibility(ctx context.Context, name string, receipts []s
 	if d < 0 || d > driver.MaxVisibilityTimeout {
 		return nil, driver.Invalid("visibility", "%v is out of range; accepted is 0 to %v", d, driver.MaxVisibilityTimeout)
 	}
-	e.mu.Lock()
-	if err := e.writable(); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	q, err := e.queue(name)
+	q, err := e.lockQueue(name, true)
 	if err != nil {
-		e.mu.Unlock()
 		return nil, err
 	}
 	t := now()
