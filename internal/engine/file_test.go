@@ -116,7 +116,7 @@ func TestCompactionReclaimsSegments(t *testing.T) {
 	c.mu.Lock()
 	q := c.queues["q"]
 	var ps []pending
-	for m := q.all.head; m != nil; m = m.anext {
+	for m := q.all.head; m != nil; m = m.alink.next {
 		ps = append(ps, pending{p: m.pos, size: m.size})
 	}
 	c.mu.Unlock()

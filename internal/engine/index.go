@@ -29,100 +29,87 @@ type message struct {
 	group  *group  // FIFO queues only
 	source *string // the queue a dead-lettered message came from
 
-	// prev/next link the standard queue's ready list or the FIFO group's
-	// message list; aprev/anext link every message of the queue in
-	// enqueue order (retention and oldest age).
-	prev, next   *message
-	aprev, anext *message
+	qlink link[message] // ready list (standard) or group list (FIFO)
+	alink link[message] // all messages of the queue in enqueue order
 }
 
-// list is an intrusive doubly linked list over message.prev/next.
-type list struct {
-	head, tail *message
+// link is the pair of pointers an element keeps for one list it is in.
+type link[T any] struct{ prev, next *T }
+
+// ilist is an intrusive doubly linked list: its elements carry their own
+// links (found with the at function each call passes), so adding and
+// removing allocates nothing.
+type ilist[T any] struct {
+	head, tail *T
 	n          int
 }
 
-func (l *list) pushBack(m *message) {
-	m.prev, m.next = l.tail, nil
+func (l *ilist[T]) pushBack(e *T, at func(*T) *link[T]) {
+	*at(e) = link[T]{prev: l.tail}
 	if l.tail != nil {
-		l.tail.next = m
+		at(l.tail).next = e
 	} else {
-		l.head = m
+		l.head = e
 	}
-	l.tail = m
+	l.tail = e
 	l.n++
 }
 
-func (l *list) remove(m *message) {
-	if m.prev != nil {
-		m.prev.next = m.next
+func (l *ilist[T]) remove(e *T, at func(*T) *link[T]) {
+	le := at(e)
+	if le.prev != nil {
+		at(le.prev).next = le.next
 	} else {
-		l.head = m.next
+		l.head = le.next
 	}
-	if m.next != nil {
-		m.next.prev = m.prev
+	if le.next != nil {
+		at(le.next).prev = le.prev
 	} else {
-		l.tail = m.prev
+		l.tail = le.prev
 	}
-	m.prev, m.next = nil, nil
+	*le = link[T]{}
 	l.n--
 }
 
-// insertOrdered inserts m keeping the list ordered by seq, scanning from
-// the tail (messages usually arrive in order).
-func (l *list) insertOrdered(m *message) {
-	at := l.tail
-	for at != nil && at.seq > m.seq {
-		at = at.prev
-	}
-	if at == nil { // new head
-		m.prev, m.next = nil, l.head
+// insertAfter inserts e after at-element prev (nil: at the front).
+func (l *ilist[T]) insertAfter(prev, e *T, at func(*T) *link[T]) {
+	if prev == nil {
+		*at(e) = link[T]{next: l.head}
 		if l.head != nil {
-			l.head.prev = m
+			at(l.head).prev = e
 		} else {
-			l.tail = m
+			l.tail = e
 		}
-		l.head = m
+		l.head = e
 		l.n++
 		return
 	}
-	m.prev, m.next = at, at.next
-	if at.next != nil {
-		at.next.prev = m
+	lp := at(prev)
+	*at(e) = link[T]{prev: prev, next: lp.next}
+	if lp.next != nil {
+		at(lp.next).prev = e
 	} else {
-		l.tail = m
+		l.tail = e
 	}
-	at.next = m
+	lp.next = e
 	l.n++
 }
 
-// allList is an intrusive doubly linked list over message.aprev/anext.
-type allList struct {
-	head, tail *message
-}
+// The lists a message is in: qlink for its queue's ready list (standard
+// queues) or its group's list (FIFO), alink for the queue's list of all
+// messages; a group's rlink for the queue's list of ready groups.
+func qlink(m *message) *link[message] { return &m.qlink }
+func alink(m *message) *link[message] { return &m.alink }
+func rlink(g *group) *link[group]     { return &g.rlink }
 
-func (l *allList) pushBack(m *message) {
-	m.aprev, m.anext = l.tail, nil
-	if l.tail != nil {
-		l.tail.anext = m
-	} else {
-		l.head = m
+// insertBySeq inserts m into a list ordered by seq, scanning from the
+// tail (messages usually arrive in order).
+func insertBySeq(l *ilist[message], m *message) {
+	at := l.tail
+	for at != nil && at.seq > m.seq {
+		at = at.qlink.prev
 	}
-	l.tail = m
-}
-
-func (l *allList) remove(m *message) {
-	if m.aprev != nil {
-		m.aprev.anext = m.anext
-	} else {
-		l.head = m.anext
-	}
-	if m.anext != nil {
-		m.anext.aprev = m.aprev
-	} else {
-		l.tail = m.aprev
-	}
-	m.aprev, m.anext = nil, nil
+	l.insertAfter(at, m, qlink)
 }
 
 // timerHeap orders delayed and in-flight messages by visibleAt.
@@ -207,9 +194,8 @@ func (h timerHeap) down(i int) bool {
 // them are in flight. A group delivers only while none is in flight.
 type group struct {
 	name     string
-	msgs     list
+	msgs     ilist[message]
 	inFlight int
-	// readyPrev/readyNext link the queue's list of groups that may deliver.
-	readyPrev, readyNext *group
-	ready                bool
+	rlink    link[group] // in the queue's list of groups that may deliver
+	ready    bool
 }

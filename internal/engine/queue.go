@@ -17,16 +17,16 @@ type queue struct {
 	updated int64
 
 	msgs   map[uint64]*message
-	ready  list      // standard queues: visible messages, roughly in send order
-	all    allList   // every message in enqueue order
-	timers timerHeap // delayed and in-flight messages by visibleAt
+	ready  ilist[message] // standard queues: visible messages, roughly in send order
+	all    ilist[message] // every message in enqueue order
+	timers timerHeap      // delayed and in-flight messages by visibleAt
 
 	nVisible, nDelayed, nInFlight int64
 
 	// FIFO queues.
-	groups               map[string]*group
-	readyHead, readyTail *group // groups with messages and none in flight
-	fifoSeq              uint64
+	groups      map[string]*group
+	readyGroups ilist[group] // groups with messages and none in flight
+	fifoSeq     uint64
 
 	dedup      map[string]dedupEntry
 	dedupOrder []dedupKey // in send order, for expiry
@@ -72,7 +72,7 @@ func (q *queue) wake() {
 func (q *queue) add(m *message, groupName string, now int64) {
 	m.heapIdx = -1
 	q.msgs[m.seq] = m
-	q.all.pushBack(m)
+	q.all.pushBack(m, alink)
 	if q.fifo() {
 		g := q.groups[groupName]
 		if g == nil {
@@ -80,7 +80,7 @@ func (q *queue) add(m *message, groupName string, now int64) {
 			q.groups[groupName] = g
 		}
 		m.group = g
-		g.msgs.insertOrdered(m)
+		insertBySeq(&g.msgs, m)
 		if g.inFlight == 0 {
 			q.markReady(g)
 		}
@@ -94,7 +94,7 @@ func (q *queue) add(m *message, groupName string, now int64) {
 	m.state = stateVisible
 	q.nVisible++
 	if !q.fifo() {
-		q.ready.pushBack(m)
+		q.ready.pushBack(m, qlink)
 	}
 }
 
@@ -104,7 +104,7 @@ func (q *queue) leave(m *message) {
 	case stateVisible:
 		q.nVisible--
 		if !q.fifo() {
-			q.ready.remove(m)
+			q.ready.remove(m, qlink)
 		}
 	case stateDelayed:
 		q.nDelayed--
@@ -125,9 +125,9 @@ func (q *queue) leave(m *message) {
 func (q *queue) remove(m *message) {
 	q.leave(m)
 	delete(q.msgs, m.seq)
-	q.all.remove(m)
+	q.all.remove(m, alink)
 	if g := m.group; g != nil {
-		g.msgs.remove(m)
+		g.msgs.remove(m, qlink)
 		if g.msgs.n == 0 {
 			q.unmarkReady(g)
 			delete(q.groups, g.name)
@@ -150,7 +150,7 @@ func (q *queue) setVisibleAt(m *message, at, now int64) {
 	m.state = stateVisible
 	q.nVisible++
 	if !q.fifo() {
-		q.ready.pushBack(m)
+		q.ready.pushBack(m, qlink)
 	}
 }
 
@@ -176,13 +176,7 @@ func (q *queue) markReady(g *group) {
 		return
 	}
 	g.ready = true
-	g.readyPrev, g.readyNext = q.readyTail, nil
-	if q.readyTail != nil {
-		q.readyTail.readyNext = g
-	} else {
-		q.readyHead = g
-	}
-	q.readyTail = g
+	q.readyGroups.pushBack(g, rlink)
 }
 
 func (q *queue) unmarkReady(g *group) {
@@ -190,17 +184,7 @@ func (q *queue) unmarkReady(g *group) {
 		return
 	}
 	g.ready = false
-	if g.readyPrev != nil {
-		g.readyPrev.readyNext = g.readyNext
-	} else {
-		q.readyHead = g.readyNext
-	}
-	if g.readyNext != nil {
-		g.readyNext.readyPrev = g.readyPrev
-	} else {
-		q.readyTail = g.readyPrev
-	}
-	g.readyPrev, g.readyNext = nil, nil
+	q.readyGroups.remove(g, rlink)
 }
 
 // advance applies the passage of time up to now: expired delays and
@@ -250,13 +234,13 @@ func (q *queue) lookupDedup(key string, now int64) (dedupEntry, bool) {
 func (q *queue) receivable(max int) []*message {
 	var out []*message
 	if !q.fifo() {
-		for m := q.ready.head; m != nil && len(out) < max; m = m.next {
+		for m := q.ready.head; m != nil && len(out) < max; m = m.qlink.next {
 			out = append(out, m)
 		}
 		return out
 	}
-	for g := q.readyHead; g != nil && len(out) < max; g = g.readyNext {
-		for m := g.msgs.head; m != nil && m.state == stateVisible && len(out) < max; m = m.next {
+	for g := q.readyGroups.head; g != nil && len(out) < max; g = g.rlink.next {
+		for m := g.msgs.head; m != nil && m.state == stateVisible && len(out) < max; m = m.qlink.next {
 			out = append(out, m)
 		}
 	}

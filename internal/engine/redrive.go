@@ -45,7 +45,7 @@ func (e *Engine) Redrive(ctx context.Context, dlqName string, req driver.Redrive
 		var moves []*moveRecord
 		var payloads [][]byte
 		var moveErr error
-		for m := dlq.all.head; m != nil && allowed != 0; m = m.anext {
+		for m := dlq.all.head; m != nil && allowed != 0; m = m.alink.next {
 			if m.state != stateVisible || m.enq > since {
 				continue
 			}
@@ -84,7 +84,7 @@ func (e *Engine) Redrive(ctx context.Context, dlqName string, req driver.Redrive
 			}
 		}
 		more := false
-		for m := dlq.all.head; m != nil; m = m.anext {
+		for m := dlq.all.head; m != nil; m = m.alink.next {
 			if m.state == stateVisible && m.enq <= since {
 				more = true
 				break

@@ -43,7 +43,7 @@ func (e *Engine) snapshot() []byte {
 			enc.int(k.at)
 		}
 		enc.uint(uint64(len(q.msgs)))
-		for m := q.all.head; m != nil; m = m.anext {
+		for m := q.all.head; m != nil; m = m.alink.next {
 			enc.uint(m.seq)
 			enc.uint(m.pos.seg)
 			enc.int(m.pos.off)
