@@ -331,7 +331,11 @@ func (q *Queue) changeVisibility(ctx context.Context, op string, d time.Duration
 		return q.wrap(op, err)
 	}
 	if d < 0 || d > driver.MaxVisibilityTimeout {
-		return q.wrap(op, driver.Invalid("visibility", "%v is out of range; accepted is 0 to %v", d, driver.MaxVisibilityTimeout))
+		field := "visibility"
+		if op == "nack" {
+			field = "delay"
+		}
+		return q.wrap(op, driver.Invalid(field, "%v is out of range; accepted is 0 to %v", d, driver.MaxVisibilityTimeout))
 	}
 	errs, err := qd.ChangeVisibility(ctx, q.name, receipts, d)
 	if err != nil {

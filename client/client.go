@@ -193,7 +193,10 @@ func (c *Conn) Send(ctx context.Context, queue string, msgs []driver.Message) ([
 
 // Receive implements driver.Queues.
 func (c *Conn) Receive(ctx context.Context, queue string, req driver.ReceiveRequest) ([]driver.Delivery, error) {
-	body := httpapi.ReceiveRequest{Max: req.Max, Visibility: httpapi.Duration(req.Visibility)}
+	body := httpapi.ReceiveRequest{Visibility: httpapi.Duration(req.Visibility)}
+	if req.Max > 0 {
+		body.Max = &req.Max
+	}
 	switch req.Wait {
 	case driver.WaitQueueDefault:
 	case driver.NoWait:

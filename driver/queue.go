@@ -91,8 +91,8 @@ func DefaultQueueAttributes() QueueAttributes {
 // QueueStats are a queue's approximate counters at one instant.
 type QueueStats struct {
 	Visible   int64         `json:"visible"`    // ready to be received now
-	InFlight  int64         `json:"in_flight"`  // received, not yet acked, visibility not expired
-	Delayed   int64         `json:"delayed"`    // sent or nacked with a delay that has not passed
+	InFlight  int64         `json:"in_flight"`  // received, not acked, not settled since, visibility not expired
+	Delayed   int64         `json:"delayed"`    // sent with a delay, or whose visibility was changed (nack with a delay, extend), not yet visible
 	OldestAge time.Duration `json:"oldest_age"` // age of the oldest message in any state; 0 when empty
 }
 

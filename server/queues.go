@@ -1,9 +1,12 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/driver"
@@ -155,6 +158,16 @@ func DecodeSend(data []byte) (msgs []courier.Message, batch bool, err error) {
 	if err := DecodeJSON(data, &req, false); err != nil {
 		return nil, false, err
 	}
+	if req.Messages == nil {
+		// "messages": null decodes like an absent field; refuse it rather
+		// than send one empty message.
+		var probe struct {
+			Messages json.RawMessage `json:"messages"`
+		}
+		if json.Unmarshal(data, &probe) == nil && probe.Messages != nil {
+			return nil, false, driver.Invalid("messages", "must be an array of messages")
+		}
+	}
 	single := req.Message.Body != nil || req.Message.BodyBase64 != nil || req.Message.Headers != nil ||
 		req.Message.Delay != 0 || req.Message.DedupID != "" || req.Message.Group != ""
 	if req.Messages != nil {
@@ -172,11 +185,31 @@ func DecodeSend(data []byte) (msgs []courier.Message, batch bool, err error) {
 		}
 		return msgs, true, nil
 	}
-	m, err := req.Message.Driver("message")
+	m, err := req.Message.Driver("")
 	if err != nil {
 		return nil, false, err
 	}
 	return []courier.Message{m}, false, nil
+}
+
+// singleMessageError names the fields of a single-message send as its
+// JSON does: "delay", not "messages[0].delay"; the message as a whole
+// (its size) is "body".
+func singleMessageError(err error) error {
+	var ve *driver.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := *ve
+	switch {
+	case out.Field == "messages[0]":
+		out.Field = "body"
+	case strings.HasPrefix(out.Field, "messages[0]."):
+		out.Field = strings.TrimPrefix(out.Field, "messages[0].")
+	default:
+		return err
+	}
+	return &out
 }
 
 type sendRequest struct {
@@ -197,16 +230,19 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, batch := send.msgs, send.batch
 	res, err := s.b.Queue(name).SendBatch(r.Context(), msgs)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
 	if !batch {
-		if res[0].Err != nil {
-			writeAPIError(w, res[0].Err)
+		if err == nil {
+			err = res[0].Err
+		}
+		if err != nil {
+			writeAPIError(w, singleMessageError(err))
 			return
 		}
 		writeJSON(w, http.StatusOK, httpapi.SendResponse{ID: res[0].ID, Duplicate: res[0].Duplicate, Sequence: res[0].Sequence})
+		return
+	}
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	out := httpapi.SendResponse{IDs: make([]string, len(res)), Results: make([]httpapi.SendResult, len(res))}
@@ -235,12 +271,14 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	opts := []courier.ReceiveOption{courier.Visibility(durationOr(&req.Visibility, 0))}
-	if req.Max != 0 {
-		opts = append(opts, courier.Max(req.Max))
+	dr, err := req.Driver()
+	if err != nil {
+		writeAPIError(w, err)
+		return
 	}
+	opts := []courier.ReceiveOption{courier.Visibility(dr.Visibility), courier.Max(max(dr.Max, 1))}
 	if req.Wait != nil {
-		opts = append(opts, courier.Wait(durationOr(req.Wait, 0)))
+		opts = append(opts, courier.Wait(time.Duration(*req.Wait)))
 	}
 	if s.draining() {
 		opts = append(opts, courier.Wait(0))
@@ -297,8 +335,11 @@ func (s *Server) settle(w http.ResponseWriter, r *http.Request, op func(q *couri
 
 func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
 	s.settle(w, r, func(q *courier.Queue, req httpapi.SettleRequest) error {
-		if req.Delay != nil || req.Visibility != nil {
-			return driver.Invalid("body", "ack takes only receipts")
+		if req.Delay != nil {
+			return driver.Invalid("delay", "ack takes only receipts")
+		}
+		if req.Visibility != nil {
+			return driver.Invalid("visibility", "ack takes only receipts")
 		}
 		return q.Ack(r.Context(), req.Receipts...)
 	})

@@ -13,6 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/courier-io/courier"
@@ -141,11 +144,16 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
+		// A type error inside the single-message form names the
+		// embedded struct ("Message.body"); the JSON has no such level.
+		field := strings.TrimPrefix(te.Field, "Message.")
 		if field == "" {
 			field = "body"
 		}
-		return driver.Invalid(field, "expected %s, got JSON %s", te.Type, te.Value)
+		if httpapi.IsDurationType(te.Type) {
+			return driver.Invalid(field, "not a duration: %s", te.Value)
+		}
+		return driver.Invalid(field, "expected %s, got JSON %s", jsonTypeName(te.Type.Kind()), te.Value)
 	case errors.As(err, &se):
 		return driver.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -153,10 +161,30 @@ func jsonError(err error) error {
 	}
 	msg := err.Error()
 	const unknown = "json: unknown field "
-	if len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
-		return driver.Invalid(msg[len(unknown):], "unknown field; see docs/http-api.md")
+	if name, ok := strings.CutPrefix(msg, unknown); ok {
+		if unq, err := strconv.Unquote(name); err == nil {
+			name = unq
+		}
+		return driver.Invalid(name, "unknown field; see docs/http-api.md")
 	}
 	return driver.Invalid("body", "%v", err)
+}
+
+// jsonTypeName names a Go kind as the JSON type it decodes.
+func jsonTypeName(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Float64:
+		return "a number"
+	}
+	return k.String()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

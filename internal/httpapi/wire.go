@@ -7,7 +7,8 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
+	"reflect"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -22,19 +23,33 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
-// UnmarshalJSON reads a duration string such as "1m30s".
+// UnmarshalJSON reads a duration string such as "1m30s"; null leaves d
+// unchanged (absent). Other input is a *json.UnmarshalTypeError, so that
+// the decoder names the field.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\", got %s", truncate(b))
+		return &json.UnmarshalTypeError{Value: truncate(b) + durationHint, Type: durationType}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (use forms like \"500ms\", \"30s\", \"5m\")", s)
+		return &json.UnmarshalTypeError{Value: truncate([]byte(strconv.Quote(s))) + durationHint, Type: durationType}
 	}
 	*d = Duration(v)
 	return nil
 }
+
+const durationHint = ` (use a duration string such as "500ms", "30s" or "1m30s")`
+
+// durationType is the type of Duration, for recognising its decoding
+// errors.
+var durationType = reflect.TypeFor[Duration]()
+
+// IsDurationType reports whether t is Duration.
+func IsDurationType(t reflect.Type) bool { return t == durationType }
 
 func truncate(b []byte) string {
 	if len(b) > 40 {
@@ -160,16 +175,17 @@ func MessageJSON(m driver.Message) Message {
 	return out
 }
 
-// Driver converts to a driver.Message; field prefixes error fields.
+// Driver converts to a driver.Message; field prefixes error fields ("" for
+// none).
 func (m *Message) Driver(field string) (driver.Message, error) {
 	out := driver.Message{Headers: m.Headers, Delay: time.Duration(m.Delay), DedupID: m.DedupID, Group: m.Group}
 	switch {
 	case m.Body != nil && m.BodyBase64 != nil:
-		return out, driver.Invalid(field, "set body or body_base64, not both")
+		return out, driver.Invalid(FieldPath(field, "body_base64"), "set body or body_base64, not both")
 	case m.BodyBase64 != nil:
 		b, err := base64.StdEncoding.DecodeString(*m.BodyBase64)
 		if err != nil {
-			return out, driver.Invalid(field+".body_base64", "not standard base64: %v", err)
+			return out, driver.Invalid(FieldPath(field, "body_base64"), "not standard base64: %v", err)
 		}
 		out.Body = b
 	case m.Body != nil:
@@ -178,6 +194,14 @@ func (m *Message) Driver(field string) (driver.Message, error) {
 		out.Body = []byte{}
 	}
 	return out, nil
+}
+
+// FieldPath joins a field prefix and a name ("messages[2]" + "group").
+func FieldPath(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
 }
 
 // SendRequest is the body of POST /v1/queues/{name}/messages: one message,
@@ -209,21 +233,28 @@ type SendResponse struct {
 // ReceiveRequest is the body of POST /v1/queues/{name}/receive. Wait
 // absent means the queue's receive wait; "0s" returns at once.
 type ReceiveRequest struct {
-	Max        int       `json:"max,omitempty"`
+	Max        *int      `json:"max,omitempty"`
 	Wait       *Duration `json:"wait,omitempty"`
 	Visibility Duration  `json:"visibility,omitempty"`
 }
 
-// Driver converts to a driver.ReceiveRequest.
-func (r ReceiveRequest) Driver() driver.ReceiveRequest {
-	out := driver.ReceiveRequest{Max: r.Max, Visibility: time.Duration(r.Visibility)}
+// Driver converts to a driver.ReceiveRequest; an explicit max of 0 or less
+// is an error (absent means 1).
+func (r ReceiveRequest) Driver() (driver.ReceiveRequest, error) {
+	out := driver.ReceiveRequest{Visibility: time.Duration(r.Visibility)}
+	if r.Max != nil {
+		if *r.Max < 1 || *r.Max > driver.MaxBatch {
+			return out, driver.Invalid("max", "%d is out of range; accepted is 1 to %d", *r.Max, driver.MaxBatch)
+		}
+		out.Max = *r.Max
+	}
 	if r.Wait != nil {
 		out.Wait = time.Duration(*r.Wait)
 		if out.Wait == 0 {
 			out.Wait = driver.NoWait
 		}
 	}
-	return out
+	return out, out.Validate()
 }
 
 // Delivery is one received message.

@@ -113,7 +113,7 @@ func TestMessageDriverErrors(t *testing.T) {
 		m     httpapi.Message
 		field string
 	}{
-		{httpapi.Message{Body: s("x"), BodyBase64: s("eA==")}, "messages[2]"},
+		{httpapi.Message{Body: s("x"), BodyBase64: s("eA==")}, "messages[2].body_base64"},
 		{httpapi.Message{BodyBase64: s("not base64")}, "messages[2].body_base64"},
 		{httpapi.Message{BodyBase64: s("eA")}, "messages[2].body_base64"},   // unpadded
 		{httpapi.Message{BodyBase64: s("-_8=")}, "messages[2].body_base64"}, // URL alphabet
@@ -226,18 +226,23 @@ func TestDeliveryRoundTrip(t *testing.T) {
 
 func TestReceiveRequestDriver(t *testing.T) {
 	d := func(v time.Duration) *httpapi.Duration { x := httpapi.Duration(v); return &x }
+	ten := 10
 	for _, c := range []struct {
 		req  httpapi.ReceiveRequest
 		want driver.ReceiveRequest
 	}{
 		{httpapi.ReceiveRequest{}, driver.ReceiveRequest{Wait: driver.WaitQueueDefault}},
 		{httpapi.ReceiveRequest{Wait: d(0)}, driver.ReceiveRequest{Wait: driver.NoWait}},
-		{httpapi.ReceiveRequest{Max: 10, Wait: d(20 * time.Second), Visibility: httpapi.Duration(time.Minute)},
+		{httpapi.ReceiveRequest{Max: &ten, Wait: d(20 * time.Second), Visibility: httpapi.Duration(time.Minute)},
 			driver.ReceiveRequest{Max: 10, Wait: 20 * time.Second, Visibility: time.Minute}},
 	} {
-		if got := c.req.Driver(); got != c.want {
-			t.Errorf("%+v.Driver() = %+v, want %+v", c.req, got, c.want)
+		if got, err := c.req.Driver(); err != nil || got != c.want {
+			t.Errorf("%+v.Driver() = %+v, %v; want %+v", c.req, got, err, c.want)
 		}
+	}
+	zero := 0
+	if _, err := (httpapi.ReceiveRequest{Max: &zero}).Driver(); err == nil {
+		t.Error("an explicit max of 0 was accepted")
 	}
 }
 
