@@ -31,8 +31,8 @@ type queue struct {
 	dedup      map[string]dedupEntry
 	dedupOrder []dedupKey // in send order, for expiry
 
-	// signal is closed (and replaced) when messages may have become
-	// receivable, waking long polls.
+	// signal, when a long poll waits, is closed (and cleared) when
+	// messages may have become receivable.
 	signal chan struct{}
 }
 
@@ -49,9 +49,8 @@ type dedupKey struct {
 func newQueue(qid uint64, name string, attrs driver.QueueAttributes, at int64) *queue {
 	q := &queue{
 		qid: qid, name: name, attrs: attrs, created: at, updated: at,
-		msgs:   make(map[uint64]*message),
-		dedup:  make(map[string]dedupEntry),
-		signal: make(chan struct{}),
+		msgs:  make(map[uint64]*message),
+		dedup: make(map[string]dedupEntry),
 	}
 	if attrs.FIFO {
 		q.groups = make(map[string]*group)
@@ -63,8 +62,19 @@ func (q *queue) fifo() bool { return q.groups != nil }
 
 // wake wakes every long poll of the queue.
 func (q *queue) wake() {
-	close(q.signal)
-	q.signal = make(chan struct{})
+	if q.signal != nil {
+		close(q.signal)
+		q.signal = nil
+	}
+}
+
+// waitSignal returns the channel the next wake closes, making it if no
+// one waits yet (so sends to a queue nobody polls allocate nothing).
+func (q *queue) waitSignal() <-chan struct{} {
+	if q.signal == nil {
+		q.signal = make(chan struct{})
+	}
+	return q.signal
 }
 
 // add indexes a new message; it is visible at once unless m.visibleAt is

@@ -52,7 +52,7 @@ func (e *Engine) Receive(ctx context.Context, name string, req driver.ReceiveReq
 			e.mu.Unlock()
 			return e.read(got)
 		}
-		signal := q.signal
+		signal := q.waitSignal()
 		wake := deadline
 		if next := q.nextTimer(); next != 0 && next < wake {
 			wake = next

@@ -48,6 +48,7 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 	}
 	q.advance(t, e.forget)
 	var batchKeys map[string]int // dedup keys first seen in this batch -> results index
+	var origin map[int]int       // duplicates within the batch -> their original's index
 	stored := make([]int, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
@@ -73,8 +74,11 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 				continue
 			}
 			if j, ok := batchKeys[key]; ok {
-				results[i] = results[j]
-				results[i].Duplicate = true
+				results[i] = driver.SendResult{Duplicate: true, Sequence: results[j].Sequence}
+				if origin == nil {
+					origin = make(map[int]int)
+				}
+				origin[i] = j
 				continue
 			}
 			if batchKeys == nil {
@@ -97,7 +101,7 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 		} else {
 			patchSend(payloads[i], r.QID, r.Seq, r.FIFOSeq)
 		}
-		results[i] = driver.SendResult{ID: e.messageID(r.Seq), Sequence: r.FIFOSeq}
+		results[i] = driver.SendResult{Sequence: r.FIFOSeq} // ID set after the lock
 		stored = append(stored, i)
 	}
 	if len(stored) == 0 {
@@ -124,6 +128,12 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 		e.applySend(&recs[i], p, out[k])
 	}
 	e.mu.Unlock()
+	for _, i := range stored {
+		results[i].ID = e.messageID(recs[i].Seq)
+	}
+	for i, j := range origin {
+		results[i].ID = results[j].ID
+	}
 	if err := e.await(ctx, wait); err != nil {
 		return nil, err
 	}
