@@ -2,25 +2,20 @@ package pattern
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// The corpus in testdata/corpus is data so that other packages and other
-// implementations can run it:
-//
-//	eventbridge.json  groups of {name, pattern, match, no_match, match_raw,
-//	                  no_match_raw}: events (or raw JSON texts) that must
-//	                  and must not match
-//	errors.json       {pattern | pattern_text, error}: invalid patterns and
-//	                  a substring of the expected error
-//	sns.json          {name, scope, policy, match, no_match}: for scope
-//	                  "attributes" the events are attribute maps
-//	sns_errors.json   {scope, policy, error}
+// The corpus in testdata/corpus is data, so that other packages and other
+// implementations can run it (testdata/corpus/README.md describes the
+// format). Each group is one pattern with events that must and must not
+// match it; each event is one case.
 
-func readCorpus(t testing.TB, name string, v any) {
+func readCorpus(t *testing.T, name string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
 	if err != nil {
@@ -31,183 +26,238 @@ func readCorpus(t testing.TB, name string, v any) {
 	}
 }
 
-type ebGroup struct {
-	Name       string            `json:"name"`
-	Pattern    json.RawMessage   `json:"pattern"`
-	Match      []json.RawMessage `json:"match"`
-	NoMatch    []json.RawMessage `json:"no_match"`
-	MatchRaw   []string          `json:"match_raw"`
-	NoMatchRaw []string          `json:"no_match_raw"`
+type corpusGroup struct {
+	Name        string            `json:"name"`
+	Pattern     json.RawMessage   `json:"pattern"`
+	PatternText string            `json:"pattern_text"`
+	Policy      json.RawMessage   `json:"policy"`
+	Match       []json.RawMessage `json:"match"`
+	NoMatch     []json.RawMessage `json:"no_match"`
+	MatchRaw    []string          `json:"match_raw"`
+	NoMatchRaw  []string          `json:"no_match_raw"`
 }
 
-func (g ebGroup) events() (match, noMatch [][]byte) {
+func (g corpusGroup) source() []byte {
+	switch {
+	case g.PatternText != "":
+		return []byte(g.PatternText)
+	case g.Policy != nil:
+		return g.Policy
+	}
+	return g.Pattern
+}
+
+// cases returns the group's events with the expected answer.
+func (g corpusGroup) cases() (evs [][]byte, want []bool) {
+	add := func(b []byte, w bool) {
+		evs = append(evs, b)
+		want = append(want, w)
+	}
 	for _, e := range g.Match {
-		match = append(match, e)
+		add(e, true)
 	}
 	for _, e := range g.MatchRaw {
-		match = append(match, []byte(e))
+		add([]byte(e), true)
 	}
 	for _, e := range g.NoMatch {
-		noMatch = append(noMatch, e)
+		add(e, false)
 	}
 	for _, e := range g.NoMatchRaw {
-		noMatch = append(noMatch, []byte(e))
+		add([]byte(e), false)
 	}
-	return match, noMatch
+	return evs, want
 }
 
-func TestCorpusEventBridge(t *testing.T) {
-	var groups []ebGroup
-	readCorpus(t, "eventbridge.json", &groups)
-	cases := 0
+// runJSONCorpus checks every case three ways: Pattern.Match, a Matcher
+// holding every rule of the file (MatchAll includes the rule exactly when
+// it should), and the reference matcher.
+func runJSONCorpus(t *testing.T, file string, compileFn func([]byte) (*Pattern, error)) int {
+	var groups []corpusGroup
+	readCorpus(t, file, &groups)
 	m := NewMatcher()
-	all := map[RuleID]*Pattern{}
+	rules := map[RuleID]*Pattern{}
 	for _, g := range groups {
-		p, err := Compile(g.Pattern)
+		p, err := compileFn(g.source())
 		if err != nil {
-			t.Errorf("%s: compile %s: %v", g.Name, g.Pattern, err)
-			continue
+			t.Fatalf("%s: compile %s: %v", g.Name, g.source(), err)
 		}
-		all[RuleID(g.Name)] = p
-		match, noMatch := g.events()
-		for want, evs := range map[bool][][]byte{true: match, false: noMatch} {
+		if _, dup := rules[RuleID(g.Name)]; dup {
+			t.Fatalf("duplicate group name %q", g.Name)
+		}
+		rules[RuleID(g.Name)] = p
+	}
+	if err := m.AddAll(rules); err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	for _, g := range groups {
+		p := rules[RuleID(g.Name)]
+		evs, want := g.cases()
+		if len(evs) == 0 {
+			t.Errorf("%s: no events", g.Name)
+		}
+		for i, ev := range evs {
+			cases++
+			got, err := p.Match(ev)
+			if err != nil || got != want[i] {
+				t.Errorf("%s: pattern %s, event %s: Match = %v, %v; want %v", g.Name, g.source(), short(ev), got, err, want[i])
+			}
+			ids, err := m.MatchAll(ev)
+			if err != nil {
+				t.Fatalf("%s: MatchAll(%s): %v", g.Name, short(ev), err)
+			}
+			if slices.Contains(ids, RuleID(g.Name)) != want[i] {
+				t.Errorf("%s: MatchAll(%s) includes the rule = %v; want %v", g.Name, short(ev), !want[i], want[i])
+			}
+			if !slices.IsSorted(ids) {
+				t.Errorf("MatchAll(%s) = %v is not sorted", short(ev), ids)
+			}
+			if leaves, ok := refFlatten(ev); ok {
+				if refMatch(p, leaves) != want[i] {
+					t.Errorf("%s: the reference matcher disagrees with the corpus on %s", g.Name, short(ev))
+				}
+			}
+		}
+	}
+	return cases
+}
+
+func short(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "..."
+	}
+	return string(b)
+}
+
+func TestCorpus(t *testing.T) {
+	n := runJSONCorpus(t, "eventbridge.json", Compile)
+	n += runJSONCorpus(t, "sns_body.json", func(b []byte) (*Pattern, error) { return CompileFilterPolicy(b, ScopeMessageBody) })
+	n += runAttributesCorpus(t)
+	t.Logf("%d pattern/event cases", n)
+	if n < 300 {
+		t.Fatalf("the corpus has %d cases; keep at least 300", n)
+	}
+}
+
+func runAttributesCorpus(t *testing.T) int {
+	var groups []corpusGroup
+	readCorpus(t, "sns_attributes.json", &groups)
+	m := NewMatcher()
+	rules := map[RuleID]*Pattern{}
+	for _, g := range groups {
+		p, err := CompileFilterPolicy(g.Policy, ScopeMessageAttributes)
+		if err != nil {
+			t.Fatalf("%s: compile: %v", g.Name, err)
+		}
+		rules[RuleID(g.Name)] = p
+	}
+	if err := m.AddAll(rules); err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	for _, g := range groups {
+		p := rules[RuleID(g.Name)]
+		for want, evs := range map[bool][]json.RawMessage{true: g.Match, false: g.NoMatch} {
 			for _, ev := range evs {
 				cases++
-				got, err := p.Match(ev)
-				if err != nil || got != want {
-					t.Errorf("%s: pattern %s, event %s: Match = %v, %v; want %v", g.Name, g.Pattern, ev, got, err, want)
-				}
-			}
-		}
-	}
-	m.Add(all)
-	// The same answers through a Matcher holding every corpus rule.
-	for _, g := range groups {
-		match, noMatch := g.events()
-		for want, evs := range map[bool][][]byte{true: match, false: noMatch} {
-			for _, ev := range evs {
-				ids, err := m.MatchAll(ev)
-				if err != nil {
+				var attrs map[string]Attribute
+				if err := json.Unmarshal(ev, &attrs); err != nil {
 					t.Fatal(err)
 				}
-				found := false
-				for _, id := range ids {
-					found = found || id == RuleID(g.Name)
+				got, err := p.MatchAttributes(attrs)
+				if err != nil || got != want {
+					t.Errorf("%s: policy %s, attributes %s: MatchAttributes = %v, %v; want %v", g.Name, g.Policy, ev, got, err, want)
 				}
-				if found != want {
-					t.Errorf("%s: MatchAll(%s) includes the rule = %v; want %v", g.Name, ev, found, want)
+				ids, err := m.MatchAllAttributes(attrs)
+				if err != nil || slices.Contains(ids, RuleID(g.Name)) != want {
+					t.Errorf("%s: MatchAllAttributes(%s) = %v, %v; want the rule: %v", g.Name, ev, ids, err, want)
+				}
+				if refMatchAttributes(p, attrs) != want {
+					t.Errorf("%s: the reference matcher disagrees with the corpus on %s", g.Name, ev)
 				}
 			}
 		}
 	}
-	if cases < 300 {
-		t.Fatalf("corpus has %d EventBridge cases; keep at least 300", cases)
+	return cases
+}
+
+var limitErrs = map[string]error{
+	"keys":         ErrTooManyKeys,
+	"combinations": ErrTooManyCombinations,
+	"complex":      ErrTooComplex,
+}
+
+type errorCase struct {
+	Scope       string          `json:"scope"`
+	Pattern     json.RawMessage `json:"pattern"`
+	PatternText string          `json:"pattern_text"`
+	Policy      json.RawMessage `json:"policy"`
+	PolicyText  string          `json:"policy_text"`
+	Error       *string         `json:"error"`
+	Limit       string          `json:"limit"`
+}
+
+// checkCompileError checks err against c: the message holds the expected
+// text (path and reason), a limit wraps its sentinel, and the error is an
+// *Error whose Path is the message's prefix.
+func checkCompileError(t *testing.T, src []byte, err error, c errorCase) {
+	t.Helper()
+	if c.Error == nil {
+		if err != nil {
+			t.Errorf("compile %s: %v; want success", short(src), err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), *c.Error) {
+		t.Errorf("compile %s = %v; want an error containing %q", short(src), err, *c.Error)
+		return
+	}
+	var pe *Error
+	if !errors.As(err, &pe) {
+		t.Errorf("compile %s: error %T is not an *Error", short(src), err)
+		return
+	}
+	if pe.Path != "" && !strings.HasPrefix(err.Error(), pe.Path+": ") {
+		t.Errorf("compile %s: message %q does not start with the path %q", short(src), err, pe.Path)
+	}
+	if c.Limit != "" && !errors.Is(err, limitErrs[c.Limit]) {
+		t.Errorf("compile %s: %v does not wrap the %s limit", short(src), err, c.Limit)
+	}
+	if c.Limit == "" {
+		for _, l := range limitErrs {
+			if errors.Is(err, l) {
+				t.Errorf("compile %s: %v claims a limit", short(src), err)
+			}
+		}
 	}
 }
 
 func TestCorpusErrors(t *testing.T) {
-	var cases []struct {
-		Pattern     json.RawMessage `json:"pattern"`
-		PatternText string          `json:"pattern_text"`
-		Error       string          `json:"error"`
-	}
-	readCorpus(t, "errors.json", &cases)
+	var cases []errorCase
+	readCorpus(t, "eventbridge_errors.json", &cases)
 	for _, c := range cases {
 		src := []byte(c.Pattern)
 		if c.PatternText != "" {
 			src = []byte(c.PatternText)
 		}
 		_, err := Compile(src)
-		if err == nil || !strings.Contains(err.Error(), c.Error) {
-			t.Errorf("Compile(%s) = %v; want an error containing %q", src, err, c.Error)
+		checkCompileError(t, src, err, c)
+	}
+	var sns []errorCase
+	readCorpus(t, "sns_errors.json", &sns)
+	for _, c := range sns {
+		src := []byte(c.Policy)
+		if c.PolicyText != "" {
+			src = []byte(c.PolicyText)
 		}
-	}
-}
-
-func scopeOf(t *testing.T, s string) Scope {
-	switch s {
-	case "attributes":
-		return ScopeMessageAttributes
-	case "body":
-		return ScopeMessageBody
-	}
-	t.Fatalf("unknown scope %q", s)
-	return 0
-}
-
-func TestCorpusSNS(t *testing.T) {
-	var groups []struct {
-		Name    string            `json:"name"`
-		Scope   string            `json:"scope"`
-		Policy  json.RawMessage   `json:"policy"`
-		Match   []json.RawMessage `json:"match"`
-		NoMatch []json.RawMessage `json:"no_match"`
-	}
-	readCorpus(t, "sns.json", &groups)
-	for _, g := range groups {
-		p, err := CompileFilterPolicy(g.Policy, scopeOf(t, g.Scope))
-		if err != nil {
-			t.Errorf("%s: compile: %v", g.Name, err)
-			continue
+		scope := ScopeMessageBody
+		if c.Scope == "attributes" {
+			scope = ScopeMessageAttributes
 		}
-		for want, evs := range map[bool][]json.RawMessage{true: g.Match, false: g.NoMatch} {
-			for _, ev := range evs {
-				var got bool
-				if g.Scope == "attributes" {
-					var attrs map[string]Attribute
-					if err := json.Unmarshal(ev, &attrs); err != nil {
-						t.Fatal(err)
-					}
-					got, err = p.MatchAttributes(attrs)
-				} else {
-					got, err = p.Match(ev)
-				}
-				if err != nil || got != want {
-					t.Errorf("%s: policy %s, message %s: match = %v, %v; want %v", g.Name, g.Policy, ev, got, err, want)
-				}
-			}
-		}
+		_, err := CompileFilterPolicy(src, scope)
+		checkCompileError(t, src, err, c)
 	}
-	var errs []struct {
-		Scope  string          `json:"scope"`
-		Policy json.RawMessage `json:"policy"`
-		Error  string          `json:"error"`
-	}
-	readCorpus(t, "sns_errors.json", &errs)
-	for _, c := range errs {
-		_, err := CompileFilterPolicy(c.Policy, scopeOf(t, c.Scope))
-		if err == nil || !strings.Contains(err.Error(), c.Error) {
-			t.Errorf("CompileFilterPolicy(%s) = %v; want an error containing %q", c.Policy, err, c.Error)
-		}
-	}
-}
-
-func TestMalformedEvents(t *testing.T) {
-	p, _ := Compile([]byte(`{"a": ["x"]}`))
-	for _, ev := range []string{``, `[]`, `"x"`, `{`, `{"a": "x"`, `{"a": "x"} {}`, `{"a" "x"}`, `{"a": tru}`, `{"a": 01}`, `{"a": "\x01"}`, `{"a": "\q"}`, `{"a": [1,]}`, `{"b": {"c": [}}`, strings.Repeat("[", 300)} {
-		if ok, err := p.Match([]byte(ev)); err == nil {
-			t.Errorf("Match(%q) = %v with no error; want a syntax error", ev, ok)
-		}
-	}
-	deep := strings.Repeat(`{"a":`, 300) + `"x"` + strings.Repeat(`}`, 300)
-	if _, err := p.Match([]byte(deep)); err == nil {
-		t.Error("an event nested 300 levels deep was accepted")
-	}
-}
-
-func TestAttributesErrors(t *testing.T) {
-	p, _ := CompileFilterPolicy([]byte(`{"n": [1]}`), ScopeMessageAttributes)
-	for _, attrs := range []map[string]Attribute{
-		{"n": {Type: "Number", Value: "one"}},
-		{"n": {Type: "String.Array", Value: "not json"}},
-		{"n": {Type: "Strange", Value: "1"}},
-	} {
-		if _, err := p.MatchAttributes(attrs); err == nil {
-			t.Errorf("MatchAttributes(%v) accepted", attrs)
-		}
-	}
-	body, _ := CompileFilterPolicy([]byte(`{"n": [1]}`), ScopeMessageBody)
-	if _, err := body.MatchAttributes(nil); err == nil {
-		t.Error("a body policy matched attributes")
+	if len(cases)+len(sns) < 100 {
+		t.Fatalf("only %d error cases", len(cases)+len(sns))
 	}
 }
