@@ -16,7 +16,9 @@ import (
 // Limits checked at compile time (and MaxDepth also when matching).
 const (
 	// MaxPatternSize bounds the JSON text of a pattern or policy, the
-	// size SNS allows for a filter policy.
+	// size SNS allows for a filter policy. EventBridge's quota on pattern
+	// length (2,048 characters by default, adjustable to 4,096) is an
+	// account setting, for the API that accepts rules to enforce.
 	MaxPatternSize = 256 << 10
 	// MaxDepth bounds the nesting of patterns and events.
 	MaxDepth = 1000
@@ -110,8 +112,9 @@ func Compile(src []byte) (*Pattern, error) {
 }
 
 // CompileFilterPolicy compiles an SNS filter policy for scope. Beyond the
-// operators SNS supports (no wildcard, no case-insensitive prefix or
-// suffix), it enforces SNS's limits: at most MaxPolicyKeys keys and
+// operators SNS supports (no wildcard or exactly, no case-insensitive
+// prefix or suffix, anything-but of values or of one prefix), it enforces
+// SNS's limits: at most MaxPolicyKeys keys and
 // MaxPolicyCombinations combinations; the *Error says which limit was hit
 // and wraps ErrTooManyKeys or ErrTooManyCombinations.
 func CompileFilterPolicy(src []byte, scope Scope) (*Pattern, error) {
@@ -608,7 +611,8 @@ func (c *compiler) threshold(path, text string) (float64, error) {
 
 // anythingBut compiles anything-but: a string, a number, a list of
 // strings or of numbers, or (prefix | suffix | wildcard |
-// equals-ignore-case) of a string or a list of strings.
+// equals-ignore-case) of a string or a list of strings; SNS accepts only a
+// prefix of a string among the latter.
 func (c *compiler) anythingBut(path string, arg jval) (pred, error) {
 	p := pred{kind: predAnythingBut, predExt: &predExt{}}
 	switch arg.kind {
@@ -646,9 +650,9 @@ func (c *compiler) anythingBut(path string, arg jval) (pred, error) {
 			return pred{}, errAt(path, "anything-but: an operator object needs an operator")
 		}
 		op, v := arg.obj[0].key, arg.obj[0].val
-		allowed := op == "prefix" || op == "suffix" || !c.d.sns() && (op == "wildcard" || op == "equals-ignore-case")
+		allowed := op == "prefix" || !c.d.sns() && (op == "suffix" || op == "wildcard" || op == "equals-ignore-case")
 		if !allowed {
-			if c.d.sns() && (op == "wildcard" || op == "equals-ignore-case") {
+			if c.d.sns() && (op == "suffix" || op == "wildcard" || op == "equals-ignore-case") {
 				return pred{}, errAt(path, "SNS filter policies do not support %s inside anything-but", op)
 			}
 			return pred{}, errAt(path, "anything-but supports prefix, suffix, wildcard or equals-ignore-case inside, not %q", op)

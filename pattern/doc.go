@@ -56,7 +56,8 @@
 //     an empty array or an object does not); exists:false when it has none.
 //     For SNS a leaf must also be neither null nor "" to count.
 //   - SNS: policies cannot use wildcard, exactly, or the case-insensitive
-//     forms of prefix and suffix; at most 5 top-level keys (per $or
+//     forms of prefix and suffix, and anything-but takes values or one
+//     prefix; at most 5 top-level keys (per $or
 //     alternative) and 150 combinations, counted as SNS documents it (value
 //     counts times nesting depth, multiplied, summed over $or); numeric
 //     operands within ±1e9. MessageAttributes policies are flat; String,

@@ -86,7 +86,7 @@ func (g gen) operand(sns bool) any {
 		return map[string]any{"wildcard": []string{"*y*", "x*", "*", "a\\*b", "*z"}[g.pick(5)]}
 	case 11:
 		if sns {
-			return map[string]any{"anything-but": map[string]any{"suffix": "y"}}
+			return map[string]any{"anything-but": []any{"y", "xy"}}
 		}
 		return map[string]any{"prefix": map[string]any{"equals-ignore-case": g.prefixOf()}}
 	case 12:
