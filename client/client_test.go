@@ -11,43 +11,17 @@ import (
 
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/conformance"
+	"github.com/courier-io/courier/internal/servertest"
 	"github.com/courier-io/courier/server"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// serve starts a server for backend on 127.0.0.1 and returns its URL and a
-// stop function that shuts it down and closes the backend.
+// serve starts a server for backend and returns its URL and its Stop.
 func serve(t testing.TB, backend string) (string, func()) {
 	t.Helper()
-	b, err := courier.Open(context.Background(), backend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(b)
-	hs := &http.Server{Handler: srv}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(ln)
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		srv.Drain()
-		hs.Shutdown(context.Background())
-		<-done
-		b.Close()
-	}
-	t.Cleanup(stop)
-	return "http://" + ln.Addr().String(), stop
+	s := servertest.Start(t, backend)
+	return s.URL, s.Stop
 }
 
 func openRemote(t *testing.T, url string) *courier.Broker {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"regexp"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/internal/httpapi"
-	"github.com/courier-io/courier/server"
+	"github.com/courier-io/courier/internal/servertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,25 +29,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the broker, for checking what the commands did.
 func startServer(t *testing.T) (string, *courier.Broker) {
 	t.Helper()
-	b, err := courier.Open(context.Background(), "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(b)
-	hs := &http.Server{Handler: srv}
-	done := make(chan struct{})
-	go func() { defer close(done); hs.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Drain()
-		hs.Shutdown(context.Background())
-		<-done
-		b.Close()
-	})
-	return "http://" + ln.Addr().String(), b
+	s := servertest.Start(t, "mem://")
+	return s.URL, s.Broker
 }
 
 type result struct {
