@@ -21,6 +21,7 @@ type Capabilities = driver.Capabilities
 type Broker struct {
 	conn   driver.Conn
 	queues driver.Queues
+	topics driver.Topics
 	url    string
 	closed atomic.Bool
 }
@@ -76,6 +77,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	if q, ok := conn.(driver.Queues); ok && conn.Capabilities().Queues {
 		b.queues = q
 	}
+	if t, ok := conn.(driver.Topics); ok && conn.Capabilities().Topics {
+		b.topics = t
+	}
 	return b, nil
 }
 
@@ -114,4 +118,14 @@ func (b *Broker) queueDriver() (driver.Queues, error) {
 		return nil, fmt.Errorf("queues: %w", ErrUnsupported)
 	}
 	return b.queues, nil
+}
+
+func (b *Broker) topicDriver() (driver.Topics, error) {
+	if b.closed.Load() {
+		return nil, ErrClosed
+	}
+	if b.topics == nil {
+		return nil, fmt.Errorf("topics: %w", ErrUnsupported)
+	}
+	return b.topics, nil
 }

@@ -287,7 +287,7 @@ func (q *Queue) Receive(ctx context.Context, opts ...ReceiveOption) ([]*Delivery
 	}
 	out := make([]*Delivery, len(ds))
 	for i := range ds {
-		out[i] = &Delivery{Delivery: ds[i], queue: q}
+		out[i] = &Delivery{Delivery: ds[i], from: q}
 	}
 	return out, nil
 }
@@ -384,19 +384,26 @@ func (q *Queue) Redrive(ctx context.Context, opts ...RedriveOption) (int, error)
 // promoted.
 type Delivery struct {
 	driver.Delivery
-	queue *Queue
+	from settler // the queue or durable subscription it came from
+}
+
+// settler is what deliveries are settled on: a Queue or a Subscription.
+type settler interface {
+	Ack(ctx context.Context, receipts ...string) error
+	Nack(ctx context.Context, delay time.Duration, receipts ...string) error
+	Extend(ctx context.Context, visibility time.Duration, receipts ...string) error
 }
 
 // Ack deletes the message. It fails with ErrReceiptInvalid if the message
 // has been delivered again since this delivery.
-func (d *Delivery) Ack(ctx context.Context) error { return d.queue.Ack(ctx, d.Receipt) }
+func (d *Delivery) Ack(ctx context.Context) error { return d.from.Ack(ctx, d.Receipt) }
 
 // Nack makes the message visible again after delay.
 func (d *Delivery) Nack(ctx context.Context, delay time.Duration) error {
-	return d.queue.Nack(ctx, delay, d.Receipt)
+	return d.from.Nack(ctx, delay, d.Receipt)
 }
 
 // Extend keeps the message invisible for visibility from now.
 func (d *Delivery) Extend(ctx context.Context, visibility time.Duration) error {
-	return d.queue.Extend(ctx, visibility, d.Receipt)
+	return d.from.Extend(ctx, visibility, d.Receipt)
 }

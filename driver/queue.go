@@ -17,6 +17,8 @@ type Capabilities struct {
 	Redrive    bool // moving messages from a dead-letter queue back
 	LongPoll   bool // Receive waits for messages, woken by sends
 	Persistent bool // acknowledged writes survive a process restart
+	Topics     bool // implements Topics: fan-out, filter policies, durable, queue and ephemeral subscriptions
+	Push       bool // HTTP push subscriptions
 }
 
 // DedupWindow is how long a dedup ID (or a content hash, for content-based

@@ -39,6 +39,16 @@ func (e *Engine) apply(typ byte, r record, p pos, payload []byte) error {
 		e.applyVisibility(rec)
 	case *moveRecord:
 		e.applyMove(rec)
+	case *topicRecord:
+		e.applyCreateTopic(rec)
+	case *tidRecord:
+		e.applyDeleteTopic(rec)
+	case *subscribeRecord:
+		e.applySubscribe(rec)
+	case *unsubscribeRecord:
+		e.applyUnsubscribe(rec)
+	case *publishRecord:
+		e.applyPublish(rec, p, payload)
 	default:
 		return fmt.Errorf("record type %d has no state change", typ)
 	}
@@ -101,12 +111,12 @@ func (e *Engine) applySend(r *sendRecord, p pos, payload []byte) {
 	}
 	q.fifoSeq = max(q.fifoSeq, r.FIFOSeq)
 	if r.DedupID != "" {
-		q.remember(r.DedupID, r.Seq, r.FIFOSeq, r.SentAt)
+		q.dedup.remember(r.DedupID, r.Seq, r.FIFOSeq, r.SentAt)
 	}
 	m := &message{seq: r.Seq, pos: p, size: int32(len(payload)), sentAt: r.SentAt, enq: r.SentAt, visibleAt: r.VisibleAt, fifoSeq: r.FIFOSeq}
 	q.add(m, r.Group, r.SentAt)
 	if e.bodies != nil {
-		e.bodies[r.Seq] = payload
+		e.bodies[r.Seq] = memBody{typ: recSend, payload: payload}
 	} else {
 		e.segUse(m, 1)
 	}

@@ -127,14 +127,10 @@ func (c *fileConn) relocate(moves []relocation) {
 	recs := make([]*sendRecord, len(moves))
 	for i, mv := range moves {
 		typ, payload, err := c.l.ReadAt(wal.Pos{Segment: mv.from.seg, Offset: mv.from.off})
-		if err != nil || (typ != recSend && typ != recRelocate) {
-			continue
-		}
-		r, err := decodeRecord(recSend, payload)
 		if err != nil {
 			continue
 		}
-		recs[i] = r.(*sendRecord)
+		recs[i] = c.relocated(typ, payload, mv.seq)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,4 +151,33 @@ func (c *fileConn) relocate(moves []relocation) {
 		}
 		c.applyRelocate(recs[i], ps[0], len(payload))
 	}
+}
+
+// relocated returns the send record that replaces message seq's record
+// (of type typ) in compaction, or nil if the record holds no such message.
+// A message published to a topic becomes a send record of its own, its
+// body rendered as its subscription delivers it.
+func (c *fileConn) relocated(typ byte, payload []byte, seq uint64) *sendRecord {
+	if typ == recRelocate {
+		typ = recSend
+	}
+	r, err := decodeRecord(typ, payload)
+	if err != nil {
+		return nil
+	}
+	switch r := r.(type) {
+	case *sendRecord:
+		return r
+	case *publishRecord:
+		tg, ok := r.target(seq)
+		if !ok {
+			return nil
+		}
+		body := r.Body
+		if !tg.Raw {
+			body = envelope(r, c.messageID(r.Seq))
+		}
+		return &sendRecord{Seq: seq, FIFOSeq: tg.FIFOSeq, SentAt: r.PublishedAt, VisibleAt: r.PublishedAt, Group: r.Group, DedupID: r.DedupID, Headers: r.Headers, Body: body}
+	}
+	return nil
 }

@@ -46,7 +46,15 @@ type Engine struct {
 	nextQID uint64
 	queues  map[string]*queue
 	byID    map[uint64]*queue
-	bodies  map[uint64][]byte // mem:// only: seq -> sendRecord payload
+	nextTID uint64
+	topics  map[string]*topic
+	// topicByID finds topics by incarnation, as records name them.
+	topicByID map[uint64]*topic
+	feedSeq   uint64
+	// ctx ends when the engine stops; HTTP pushers run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	bodies  map[uint64]memBody // mem:// only: seq -> the record holding the message
 	segLive map[uint64]segUse // file:// only: live messages per log segment
 	failed  error             // set once the journal failed; writes stop
 	logged  int64             // payload bytes written to the journal
@@ -65,13 +73,17 @@ func newEngine(j journal, logger *slog.Logger) *Engine {
 		j:       j,
 		nextSeq: 1,
 		nextQID: 1,
+		nextTID: 1,
 		queues:  make(map[string]*queue),
 		byID:    make(map[uint64]*queue),
+		topics:  make(map[string]*topic),
+		topicByID: make(map[uint64]*topic),
 		logger:  logger,
 		done:    make(chan struct{}),
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if j == nil {
-		e.bodies = make(map[uint64][]byte)
+		e.bodies = make(map[uint64]memBody)
 	} else {
 		e.segLive = make(map[uint64]segUse)
 	}
@@ -82,6 +94,15 @@ func newEngine(j journal, logger *slog.Logger) *Engine {
 // time to every queue (retention, dedup expiry) so memory is released even
 // on queues nobody reads.
 func (e *Engine) start() {
+	e.mu.Lock()
+	for _, t := range e.topics {
+		for _, s := range t.subs {
+			if s.spec.Kind == driver.KindHTTP {
+				e.startPusher(s, "")
+			}
+		}
+	}
+	e.mu.Unlock()
 	e.wg.Go(func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -109,7 +130,7 @@ func (e *Engine) start() {
 func (e *Engine) Capabilities() driver.Capabilities {
 	return driver.Capabilities{
 		Queues: true, FIFO: true, Dedup: true, Delay: true, DeadLetter: true,
-		Redrive: true, LongPoll: true, Persistent: e.j != nil,
+		Redrive: true, LongPoll: true, Persistent: e.j != nil, Topics: true, Push: true,
 	}
 }
 
@@ -123,6 +144,12 @@ func (e *Engine) stop() bool {
 	}
 	e.closed = true
 	close(e.done)
+	e.cancel()
+	for _, t := range e.topics {
+		for f := range t.feeds {
+			f.end()
+		}
+	}
 	e.mu.Unlock()
 	e.wg.Wait()
 	return true
@@ -232,6 +259,13 @@ func (e *Engine) forget(m *message) {
 	e.segUse(m, -1)
 }
 
+// memBody is where a mem:// message's body is: the payload of its send or
+// publish record.
+type memBody struct {
+	typ     byte
+	payload []byte
+}
+
 // segUse counts the live messages and bytes of each log segment, so that
 // segments nothing references can be deleted and sparse ones compacted.
 type segUse struct {
@@ -326,8 +360,10 @@ func (e *Engine) ListQueues(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	names := make([]string, 0, len(e.queues))
-	for n := range e.queues {
-		names = append(names, n)
+	for n, q := range e.queues {
+		if q.owner == nil { // subscriptions' queues are listed with their topics
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names, nil
@@ -416,7 +452,9 @@ func (e *Engine) SetQueueAttributes(ctx context.Context, name string, attrs driv
 	if err != nil {
 		return driver.QueueInfo{}, err
 	}
-	if q.attrs.FIFO != attrs.FIFO {
+	if q.owner != nil {
+		err = fmt.Errorf("queue %q belongs to subscription %q of topic %q; change the subscription instead: %w", name, q.owner.name, q.owner.topic.name, driver.ErrConflict)
+	} else if q.attrs.FIFO != attrs.FIFO {
 		err = fmt.Errorf("queue %q: the FIFO attribute cannot change after creation: %w", name, driver.ErrConflict)
 	}
 	if err == nil {
@@ -447,11 +485,27 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	var users []string
+	if q.owner != nil {
+		e.mu.Unlock()
+		return fmt.Errorf("queue %q belongs to subscription %q of topic %q; unsubscribe instead: %w", name, q.owner.name, q.owner.topic.name, driver.ErrConflict)
+	}
+	var users, subs []string
 	for _, other := range e.queues {
 		if other.attrs.DeadLetterQueue == name {
 			users = append(users, other.name)
 		}
+	}
+	for _, t := range e.topics {
+		for _, s := range t.subs {
+			if s.spec.Kind == driver.KindQueue && s.spec.Queue == name {
+				subs = append(subs, t.name+"/"+s.name)
+			}
+		}
+	}
+	if len(subs) > 0 {
+		sort.Strings(subs)
+		e.mu.Unlock()
+		return fmt.Errorf("queue %q is subscribed to topics as %q; unsubscribe first: %w", name, subs, driver.ErrConflict)
 	}
 	if len(users) > 0 {
 		sort.Strings(users)

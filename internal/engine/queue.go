@@ -28,29 +28,21 @@ type queue struct {
 	readyGroups ilist[group] // groups with messages and none in flight
 	fifoSeq     uint64
 
-	dedup      map[string]dedupEntry
-	dedupOrder []dedupKey // in send order, for expiry
+	dedup dedupWindow
+
+	// owner is the subscription that owns this queue (durable and HTTP
+	// subscriptions); users cannot delete or reconfigure it directly.
+	owner *subscription
 
 	// signal, when a long poll waits, is closed (and cleared) when
 	// messages may have become receivable.
 	signal chan struct{}
 }
 
-type dedupEntry struct {
-	seq, fifoSeq uint64
-	at           int64
-}
-
-type dedupKey struct {
-	key string
-	at  int64
-}
-
 func newQueue(qid uint64, name string, attrs driver.QueueAttributes, at int64) *queue {
 	q := &queue{
 		qid: qid, name: name, attrs: attrs, created: at, updated: at,
-		msgs:  make(map[uint64]*message),
-		dedup: make(map[string]dedupEntry),
+		msgs: make(map[uint64]*message),
 	}
 	if attrs.FIFO {
 		q.groups = make(map[string]*group)
@@ -210,33 +202,7 @@ func (q *queue) advance(now int64, gone func(*message)) {
 		q.remove(m)
 		gone(m)
 	}
-	window := int64(driver.DedupWindow)
-	for len(q.dedupOrder) > 0 && q.dedupOrder[0].at+window <= now {
-		k := q.dedupOrder[0]
-		if e, ok := q.dedup[k.key]; ok && e.at == k.at {
-			delete(q.dedup, k.key)
-		}
-		q.dedupOrder[0] = dedupKey{}
-		q.dedupOrder = q.dedupOrder[1:]
-	}
-	if len(q.dedupOrder) == 0 && cap(q.dedupOrder) > 1024 {
-		q.dedupOrder = nil
-	}
-}
-
-// remember records a dedup key sent at at.
-func (q *queue) remember(key string, seq, fifoSeq uint64, at int64) {
-	q.dedup[key] = dedupEntry{seq: seq, fifoSeq: fifoSeq, at: at}
-	q.dedupOrder = append(q.dedupOrder, dedupKey{key: key, at: at})
-}
-
-// lookupDedup returns the entry of a dedup key still inside the window.
-func (q *queue) lookupDedup(key string, now int64) (dedupEntry, bool) {
-	e, ok := q.dedup[key]
-	if !ok || e.at+int64(driver.DedupWindow) <= now {
-		return dedupEntry{}, false
-	}
-	return e, true
+	q.dedup.expire(now)
 }
 
 // receivable returns up to max messages that may be delivered now, in

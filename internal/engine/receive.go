@@ -11,9 +11,11 @@ import (
 // pending is a delivery chosen under the lock whose body is read after it.
 type pending struct {
 	d       driver.Delivery
+	seq     uint64
 	p       pos
 	size    int32
-	payload []byte // mem:// only
+	typ     byte   // of the record holding the body: recSend, recRelocate or recPublish
+	payload []byte // set by readBatch (file://) or from the bodies (mem://)
 }
 
 // Receive delivers up to req.Max visible messages. With none visible it
@@ -105,7 +107,7 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 	e.applyReceive(rec)
 	out := make([]pending, len(deliver))
 	for i, m := range deliver {
-		pd := pending{p: m.pos, size: m.size, d: driver.Delivery{
+		pd := pending{seq: m.seq, p: m.pos, size: m.size, d: driver.Delivery{
 			ID:              e.messageID(m.seq),
 			Receipt:         e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}),
 			ReceiveCount:    int(m.receives),
@@ -117,7 +119,8 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 			pd.d.SourceQueue = *m.source
 		}
 		if e.bodies != nil {
-			pd.payload = e.bodies[m.seq]
+			b := e.bodies[m.seq]
+			pd.typ, pd.payload = b.typ, b.payload
 		}
 		out[i] = pd
 	}
@@ -169,16 +172,44 @@ func (e *Engine) read(ps []pending) ([]driver.Delivery, error) {
 		if pd.payload == nil {
 			continue // unreadable; readBatch logged it
 		}
-		r, err := decodeRecord(recSend, pd.payload)
-		if err != nil {
+		if err := e.render(&pd); err != nil {
 			return nil, fmt.Errorf("message %s: %w: %v", pd.d.ID, driver.ErrStorage, err)
-		}
-		s := r.(*sendRecord)
-		pd.d.Body, pd.d.Headers, pd.d.Group, pd.d.DedupID = s.Body, s.Headers, s.Group, s.DedupID
-		if pd.d.Body == nil {
-			pd.d.Body = []byte{}
 		}
 		out = append(out, pd.d)
 	}
 	return out, nil
+}
+
+// render sets a delivery's body, headers, group and dedup ID from the
+// record holding the message: a send record as stored, a publish record as
+// its target says (raw or envelope).
+func (e *Engine) render(pd *pending) error {
+	typ := pd.typ
+	if typ == recRelocate {
+		typ = recSend
+	}
+	r, err := decodeRecord(typ, pd.payload)
+	if err != nil {
+		return err
+	}
+	switch r := r.(type) {
+	case *sendRecord:
+		pd.d.Body, pd.d.Headers, pd.d.Group, pd.d.DedupID = r.Body, r.Headers, r.Group, r.DedupID
+	case *publishRecord:
+		tg, ok := r.target(pd.seq)
+		if !ok {
+			return fmt.Errorf("publish record has no target for message %d", pd.seq)
+		}
+		pd.d.Headers, pd.d.Group, pd.d.DedupID = r.Headers, r.Group, r.DedupID
+		pd.d.Body = r.Body
+		if !tg.Raw {
+			pd.d.Body = envelope(r, e.messageID(r.Seq))
+		}
+	default:
+		return fmt.Errorf("record type %d holds no message", pd.typ)
+	}
+	if pd.d.Body == nil {
+		pd.d.Body = []byte{}
+	}
+	return nil
 }

@@ -264,6 +264,16 @@ func newRecord(typ byte) (record, error) {
 		return &visibilityRecord{}, nil
 	case recMove:
 		return &moveRecord{}, nil
+	case recCreateTopic:
+		return &topicRecord{}, nil
+	case recDeleteTopic:
+		return &tidRecord{}, nil
+	case recSubscribe:
+		return &subscribeRecord{}, nil
+	case recUnsubscribe:
+		return &unsubscribeRecord{}, nil
+	case recPublish:
+		return &publishRecord{}, nil
 	}
 	return nil, fmt.Errorf("unknown record type %d", typ)
 }

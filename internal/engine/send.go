@@ -69,7 +69,7 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 			payloads[i] = encodeRecord(&recs[i])
 		}
 		if key != "" {
-			if d, ok := q.lookupDedup(key, t); ok {
+			if d, ok := q.dedup.lookup(key, t); ok {
 				results[i] = driver.SendResult{ID: e.messageID(d.seq), Duplicate: true, Sequence: d.fifoSeq}
 				continue
 			}

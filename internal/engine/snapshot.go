@@ -8,7 +8,7 @@ import (
 
 // snapshotVersion is the first byte of every snapshot; bump it when the
 // layout changes.
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // snapshot encodes the whole index (queues, messages without bodies, dedup
 // IDs); the caller holds e.mu. With the log position it is taken at, it is a
@@ -33,15 +33,7 @@ func (e *Engine) snapshot() []byte {
 		enc.int(q.created)
 		enc.int(q.updated)
 		enc.uint(q.fifoSeq)
-		enc.uint(uint64(len(q.dedupOrder)))
-		for _, k := range q.dedupOrder {
-			d, ok := q.dedup[k.key]
-			enc.str(k.key)
-			enc.bool(ok && d.at == k.at)
-			enc.uint(d.seq)
-			enc.uint(d.fifoSeq)
-			enc.int(k.at)
-		}
+		q.dedup.encode(&enc)
 		enc.uint(uint64(len(q.msgs)))
 		for m := q.all.head; m != nil; m = m.alink.next {
 			enc.uint(m.seq)
@@ -67,14 +59,16 @@ func (e *Engine) snapshot() []byte {
 			}
 		}
 	}
+	e.snapshotTopics(&enc)
 	return enc.b
 }
 
 // restore replaces the engine's state with a snapshot.
 func (e *Engine) restore(b []byte) error {
 	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != snapshotVersion {
-		return fmt.Errorf("snapshot version %d; this build reads version %d", v, snapshotVersion)
+	v := d.byte()
+	if d.err == nil && v != snapshotVersion && v != 1 {
+		return fmt.Errorf("snapshot version %d; this build reads versions 1 and %d", v, snapshotVersion)
 	}
 	e.nonce = d.uint()
 	e.nextSeq = d.uint()
@@ -93,16 +87,7 @@ func (e *Engine) restore(b []byte) error {
 		q := e.byID[rec.QID]
 		q.updated = d.int()
 		q.fifoSeq = d.uint()
-		nd := d.count(5)
-		for range nd {
-			key := d.str()
-			live := d.bool()
-			seq, fifoSeq, at := d.uint(), d.uint(), d.int()
-			q.dedupOrder = append(q.dedupOrder, dedupKey{key: key, at: at})
-			if live {
-				q.dedup[key] = dedupEntry{seq: seq, fifoSeq: fifoSeq, at: at}
-			}
-		}
+		q.dedup.decode(&d)
 		nm := d.count(14)
 		for range nm {
 			m := &message{seq: d.uint()}
@@ -142,8 +127,69 @@ func (e *Engine) restore(b []byte) error {
 			e.segUse(m, 1)
 		}
 	}
+	if v >= 2 {
+		e.restoreTopics(&d)
+	}
 	if err := d.end(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	return nil
+}
+
+// snapshotTopics encodes the topics and their subscriptions (version 2).
+func (e *Engine) snapshotTopics(enc *encoder) {
+	enc.uint(e.nextTID)
+	names := make([]string, 0, len(e.topics))
+	for n := range e.topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	enc.uint(uint64(len(names)))
+	for _, n := range names {
+		t := e.topics[n]
+		(&topicRecord{TID: t.tid, Name: t.name, Attrs: t.attrs, At: t.created}).encode(enc)
+		enc.uint(t.fifoSeq)
+		t.dedup.encode(enc)
+		subs := make([]string, 0, len(t.subs))
+		for s := range t.subs {
+			subs = append(subs, s)
+		}
+		sort.Strings(subs)
+		enc.uint(uint64(len(subs)))
+		for _, sn := range subs {
+			s := t.subs[sn]
+			enc.int(s.created)
+			(&subscribeRecord{TID: t.tid, Name: s.name, Spec: s.spec, Active: s.active, Token: s.token, QID: s.qid, At: s.updated}).encode(enc)
+		}
+	}
+}
+
+// restoreTopics decodes what snapshotTopics wrote.
+func (e *Engine) restoreTopics(d *decoder) {
+	e.nextTID = d.uint()
+	nt := d.count(6)
+	for range nt {
+		var tr topicRecord
+		tr.decode(d)
+		if d.err != nil {
+			return
+		}
+		e.applyCreateTopic(&tr)
+		t := e.topicByID[tr.TID]
+		t.fifoSeq = d.uint()
+		t.dedup.decode(d)
+		ns := d.count(20)
+		for range ns {
+			created := d.int()
+			var sr subscribeRecord
+			sr.decode(d)
+			if d.err != nil {
+				return
+			}
+			e.applySubscribe(&sr)
+			if s := t.subs[sr.Name]; s != nil {
+				s.created = created
+			}
+		}
+	}
 }

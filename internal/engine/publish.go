@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/courier-io/courier/driver"
+	"github.com/courier-io/courier/pattern"
+)
+
+// Publish stores messages in a topic and fans each out to the matching
+// subscriptions in the same record: the body is written once, one queue
+// message per durable, queue or HTTP subscription points at it, and one
+// group commit makes all of it durable. Ephemeral feeds get the message
+// after it is durable. Filter policies are matched before the lock.
+func (e *Engine) Publish(ctx context.Context, name string, msgs []driver.Message) ([]driver.SendResult, error) {
+	if err := driver.ValidateBatch(msgs); err != nil {
+		return nil, err
+	}
+	for i := range msgs {
+		if msgs[i].Delay != 0 {
+			return nil, driver.Invalid(fmt.Sprintf("messages[%d].delay", i), "topics deliver at once; set a delivery delay on the subscribed queue instead")
+		}
+	}
+	e.mu.Lock()
+	t, err := e.topics[name], e.usable()
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, fmt.Errorf("topic %q: %w", name, driver.ErrNotFound)
+	}
+	rt := t.routes.Load()
+	matches := make([][]pattern.RuleID, len(msgs))
+	for i := range msgs {
+		matches[i] = rt.match(&msgs[i])
+	}
+
+	pooled := e.j != nil
+	at := now()
+	recs := make([]publishRecord, len(msgs))
+	payloads := make([][]byte, len(msgs))
+	if pooled {
+		defer func() {
+			for _, p := range payloads {
+				releaseSend(p)
+			}
+		}()
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		recs[i] = publishRecord{PublishedAt: at, Topic: name, Group: m.Group, DedupID: m.DedupID, Headers: m.Headers, Body: m.Body}
+		payloads[i] = encodePublish(&recs[i], pooled)
+	}
+	results := make([]driver.SendResult, len(msgs))
+
+	t2, err := e.lockTopic(name, true)
+	if err != nil {
+		return nil, err
+	}
+	if t2 != t || t.routes.Load() != rt { // changed meanwhile: match again
+		t, rt = t2, t2.routes.Load()
+		for i := range msgs {
+			matches[i] = rt.match(&msgs[i])
+		}
+	}
+	t.dedup.expire(at)
+	var batchKeys map[string]int
+	var origin map[int]int
+	var fifoNext map[*queue]uint64 // FIFO sequence numbers taken in this batch
+	var feeds []feedDelivery
+	stored := make([]int, 0, len(msgs))
+	seq, topicSeq := e.nextSeq, t.fifoSeq
+	for i := range msgs {
+		m := &msgs[i]
+		if size := driver.MessageSize(m); size > t.attrs.MaxMessageSize {
+			results[i].Err = driver.TooLarge(fmt.Sprintf("messages[%d]", i), "message is %d bytes (body plus headers); topic %q accepts up to %d", size, name, t.attrs.MaxMessageSize)
+			continue
+		}
+		if t.attrs.FIFO && m.Group == "" {
+			results[i].Err = driver.Invalid(fmt.Sprintf("messages[%d].group", i), "topic %q is a FIFO topic; every message needs a group", name)
+			continue
+		}
+		r := &recs[i]
+		key := m.DedupID
+		if key == "" && t.attrs.ContentBasedDedup {
+			sum := sha256.Sum256(m.Body)
+			key = hex.EncodeToString(sum[:])
+			r.DedupID = key
+			releaseSend(payloads[i])
+			payloads[i] = encodePublish(r, false)
+		}
+		if key != "" {
+			if d, ok := t.dedup.lookup(key, at); ok {
+				results[i] = driver.SendResult{ID: e.messageID(d.seq), Duplicate: true, Sequence: d.fifoSeq}
+				continue
+			}
+			if j, ok := batchKeys[key]; ok {
+				results[i] = driver.SendResult{Duplicate: true, Sequence: results[j].Sequence}
+				if origin == nil {
+					origin = make(map[int]int)
+				}
+				origin[i] = j
+				continue
+			}
+			if batchKeys == nil {
+				batchKeys = make(map[string]int)
+			}
+			batchKeys[key] = i
+		}
+		r.TID, r.Seq = t.tid, seq
+		seq++
+		if t.attrs.FIFO {
+			topicSeq++
+			r.TopicSeq = topicSeq
+		}
+		matched := 0
+		for _, id := range matches[i] {
+			if f := rt.feeds[id]; f != nil {
+				feeds = append(feeds, feedDelivery{f: f, msg: i})
+				continue
+			}
+			s := rt.subs[id]
+			if s == nil {
+				continue
+			}
+			matched++
+			q := e.target(s)
+			if q == nil {
+				continue
+			}
+			tg := publishTarget{QID: q.qid, Seq: seq, Raw: s.spec.Raw}
+			seq++
+			if q.fifo() {
+				if fifoNext == nil {
+					fifoNext = make(map[*queue]uint64)
+				}
+				n, ok := fifoNext[q]
+				if !ok {
+					n = q.fifoSeq
+				}
+				n++
+				fifoNext[q] = n
+				tg.FIFOSeq = n
+			}
+			r.Targets = append(r.Targets, tg)
+			s.delivered.Add(1)
+		}
+		if missed := len(rt.subs) - matched; missed > 0 {
+			rt.countFilteredOut(matches[i])
+		}
+		payloads[i] = patchPublish(payloads[i], r)
+		results[i] = driver.SendResult{Sequence: r.TopicSeq}
+		stored = append(stored, i)
+	}
+	if len(stored) == 0 {
+		e.mu.Unlock()
+		return results, nil
+	}
+	out := payloads
+	if len(stored) != len(msgs) {
+		out = make([][]byte, len(stored))
+		for k, i := range stored {
+			out[k] = payloads[i]
+		}
+	}
+	ps, wait, err := e.log(recPublish, out...)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	for k, i := range stored {
+		var p pos
+		if ps != nil {
+			p = ps[k]
+		}
+		e.applyPublish(&recs[i], p, out[k])
+	}
+	t.published.Add(int64(len(stored)))
+	e.mu.Unlock()
+	for _, i := range stored {
+		results[i].ID = e.messageID(recs[i].Seq)
+	}
+	for i, j := range origin {
+		results[i].ID = results[j].ID
+	}
+	if err := e.await(ctx, wait); err != nil {
+		return nil, err
+	}
+	for _, fd := range feeds {
+		r := &recs[fd.msg]
+		if err := fd.f.offer(ctx, renderFeed(r, results[fd.msg].ID, fd.f.opts.Raw)); err != nil {
+			return results, nil // the messages are stored; only this publisher's wait for a blocked feed ended
+		}
+	}
+	return results, nil
+}
+
+// feedDelivery is a message bound for an ephemeral feed.
+type feedDelivery struct {
+	f   *feed
+	msg int
+}
+
+// match returns the IDs of the subscriptions and feeds that m matches.
+func (rt *routing) match(m *driver.Message) []pattern.RuleID {
+	ids := append([]pattern.RuleID(nil), rt.unfiltered...)
+	if rt.attrs != nil {
+		attrs := make(map[string]pattern.Attribute, len(m.Headers))
+		for k, v := range m.Headers {
+			attrs[k] = headerAttribute(v)
+		}
+		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
+			ids = append(ids, got...)
+		}
+	}
+	if rt.body != nil {
+		if got, err := rt.body.MatchAll(m.Body); err == nil { // a body that is not a JSON object matches no body policy
+			ids = append(ids, got...)
+		}
+	}
+	return ids
+}
+
+// countFilteredOut counts a message against every subscription it did not
+// match.
+func (rt *routing) countFilteredOut(matched []pattern.RuleID) {
+	for id, s := range rt.subs {
+		hit := false
+		for _, m := range matched {
+			if m == id {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			s.filteredOut.Add(1)
+		}
+	}
+}
+
+// headerAttribute types a header value for filter policies: a value that
+// is a JSON number is a Number (numeric conditions apply), anything else a
+// String.
+func headerAttribute(v string) pattern.Attribute {
+	if isJSONNumber(v) {
+		return pattern.Attribute{Type: "Number", Value: v}
+	}
+	return pattern.Attribute{Type: "String", Value: v}
+}
+
+// isJSONNumber reports whether s is a number in JSON syntax.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	start := i
+	if n := digits(); n == 0 || n > 1 && s[start] == '0' {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// encodePublish encodes a published message without its targets, into a
+// pooled buffer when pooled and small.
+func encodePublish(r *publishRecord, pooled bool) []byte {
+	var e encoder
+	if pooled && r.sizeHint()+64 <= smallPayload {
+		e.b = (*smallPayloads.Get().(*[]byte))[:0]
+	} else {
+		e.b = make([]byte, 0, r.sizeHint()+64)
+	}
+	r.encodeMessage(&e)
+	return e.b
+}
+
+// patchPublish sets the numbers of an encoded publishRecord and appends its
+// targets, returning the complete payload.
+func patchPublish(payload []byte, r *publishRecord) []byte {
+	binary.LittleEndian.PutUint64(payload[0:8], r.TID)
+	binary.LittleEndian.PutUint64(payload[8:16], r.Seq)
+	binary.LittleEndian.PutUint64(payload[16:24], r.TopicSeq)
+	e := encoder{b: payload}
+	r.encodeTargets(&e)
+	if cap(payload) == smallPayload && cap(e.b) != smallPayload {
+		releaseSend(payload) // grown out of its pooled buffer
+	}
+	return e.b
+}
+
+func (e *Engine) applyPublish(r *publishRecord, p pos, payload []byte) {
+	e.nextSeq = max(e.nextSeq, r.Seq+1)
+	if t := e.topicByID[r.TID]; t != nil {
+		t.fifoSeq = max(t.fifoSeq, r.TopicSeq)
+		if r.DedupID != "" {
+			t.dedup.remember(r.DedupID, r.Seq, r.TopicSeq, r.PublishedAt)
+		}
+	}
+	for _, tg := range r.Targets {
+		e.nextSeq = max(e.nextSeq, tg.Seq+1)
+		q := e.byID[tg.QID]
+		if q == nil {
+			continue
+		}
+		q.fifoSeq = max(q.fifoSeq, tg.FIFOSeq)
+		m := &message{seq: tg.Seq, pos: p, size: int32(len(payload)), sentAt: r.PublishedAt, enq: r.PublishedAt, visibleAt: r.PublishedAt, fifoSeq: tg.FIFOSeq}
+		q.add(m, r.Group, r.PublishedAt)
+		if e.bodies != nil {
+			e.bodies[tg.Seq] = memBody{typ: recPublish, payload: payload}
+		} else {
+			e.segUse(m, 1)
+		}
+		q.wake()
+	}
+}
+
+// Envelope is the body of a message delivered without Raw: the published
+// message with its topic, ID and time. Body holds a UTF-8 body as text,
+// BodyBase64 any other body.
+type Envelope struct {
+	Type       string            `json:"type"` // "Notification"
+	MessageID  string            `json:"message_id"`
+	Topic      string            `json:"topic"`
+	Timestamp  time.Time         `json:"timestamp"`
+	Sequence   uint64            `json:"sequence,omitempty"`
+	Group      string            `json:"group,omitempty"`
+	DedupID    string            `json:"dedup_id,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Body       *string           `json:"body,omitempty"`
+	BodyBase64 string            `json:"body_base64,omitempty"`
+}
+
+// envelope renders the envelope of a published message.
+func envelope(r *publishRecord, id string) []byte {
+	env := Envelope{Type: "Notification", MessageID: id, Topic: r.Topic, Timestamp: time.Unix(0, r.PublishedAt).UTC(),
+		Sequence: r.TopicSeq, Group: r.Group, DedupID: r.DedupID, Headers: r.Headers}
+	if utf8.Valid(r.Body) {
+		s := string(r.Body)
+		env.Body = &s
+	} else {
+		env.BodyBase64 = base64.StdEncoding.EncodeToString(r.Body)
+	}
+	b, _ := json.Marshal(env) // only strings, maps of strings, a time and numbers
+	return b
+}
+
+// renderFeed makes the delivery of a published message to a feed.
+func renderFeed(r *publishRecord, id string, raw bool) driver.Delivery {
+	d := driver.Delivery{ID: id, Body: r.Body, Headers: r.Headers, SentAt: time.Unix(0, r.PublishedAt), Group: r.Group, DedupID: r.DedupID, Sequence: r.TopicSeq, ReceiveCount: 1}
+	if !raw {
+		d.Body = envelope(r, id)
+	}
+	if d.Body == nil {
+		d.Body = []byte{}
+	}
+	return d
+}
