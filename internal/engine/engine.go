@@ -52,12 +52,12 @@ type Engine struct {
 	topicByID map[uint64]*topic
 	feedSeq   uint64
 	// ctx ends when the engine stops; HTTP pushers run under it.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
 	bodies  map[uint64]memBody // mem:// only: seq -> the record holding the message
-	segLive map[uint64]segUse // file:// only: live messages per log segment
-	failed  error             // set once the journal failed; writes stop
-	logged  int64             // payload bytes written to the journal
+	segLive map[uint64]segUse  // file:// only: live messages per log segment
+	failed  error              // set once the journal failed; writes stop
+	logged  int64              // payload bytes written to the journal
 	closed  bool
 
 	logger *slog.Logger
@@ -70,16 +70,16 @@ type Engine struct {
 
 func newEngine(j journal, logger *slog.Logger) *Engine {
 	e := &Engine{
-		j:       j,
-		nextSeq: 1,
-		nextQID: 1,
-		nextTID: 1,
-		queues:  make(map[string]*queue),
-		byID:    make(map[uint64]*queue),
-		topics:  make(map[string]*topic),
+		j:         j,
+		nextSeq:   1,
+		nextQID:   1,
+		nextTID:   1,
+		queues:    make(map[string]*queue),
+		byID:      make(map[uint64]*queue),
+		topics:    make(map[string]*topic),
 		topicByID: make(map[uint64]*topic),
-		logger:  logger,
-		done:    make(chan struct{}),
+		logger:    logger,
+		done:      make(chan struct{}),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if j == nil {
