@@ -53,6 +53,8 @@ func Run(t *testing.T, open OpenFunc, f Features) {
 	cases = append(cases, fifoCases...)
 	cases = append(cases, dlqCases...)
 	cases = append(cases, persistenceCases...)
+	cases = append(cases, topicCases...)
+	cases = append(cases, pushCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.fakeOnly && !f.Synctest {

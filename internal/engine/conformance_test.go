@@ -11,8 +11,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		crashChild(dir)
+	if spec := os.Getenv(crashChildEnv); spec != "" {
+		crashChild(spec)
 		return
 	}
 	goleak.VerifyTestMain(m)

@@ -152,7 +152,9 @@ func (e *Engine) Publish(ctx context.Context, name string, msgs []driver.Message
 				tg.FIFOSeq = n
 			}
 			r.Targets = append(r.Targets, tg)
-			s.delivered.Add(1)
+			if s.spec.Kind != driver.KindHTTP { // HTTP counts successful POSTs
+				s.delivered.Add(1)
+			}
 		}
 		if missed := len(rt.subs) - matched; missed > 0 {
 			rt.countFilteredOut(matches[i])

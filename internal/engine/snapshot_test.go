@@ -17,6 +17,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		e := newEngine(nil, discardLogger())
+		defer e.stop() // ends the HTTP subscription's pusher
 		e.nonce = 99
 		attrs := driver.DefaultQueueAttributes()
 		must(e.CreateQueue(ctx, "dlq", attrs))(t)
@@ -37,6 +38,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		must(e.ChangeVisibility(ctx, "src", []string{ds[0].Receipt}, 0))(t)
 		must(e.Receive(ctx, "src", driver.ReceiveRequest{Max: 10, Wait: driver.NoWait}))(t) // dead-letters one
 		must(e.Receive(ctx, "f.fifo", driver.ReceiveRequest{Max: 2, Wait: driver.NoWait}))(t)
+		tattrs := driver.DefaultTopicAttributes()
+		tattrs.ContentBasedDedup = true
+		must(e.CreateTopic(ctx, "t", tattrs))(t)
+		must(e.Subscribe(ctx, "t", "q", driver.Subscription{Kind: driver.KindQueue, Queue: "dlq", Raw: true}))(t)
+		must(e.Subscribe(ctx, "t", "d", driver.Subscription{Kind: driver.KindDurable, FilterPolicy: `{"a": ["b"]}`}))(t)
+		must(e.Subscribe(ctx, "t", "h", driver.Subscription{Kind: driver.KindHTTP, Endpoint: "http://127.0.0.1:1/"}))(t)
+		must(e.Publish(ctx, "t", []driver.Message{{Body: []byte("p1"), Headers: map[string]string{"a": "b"}}, {Body: []byte("p2")}}))(t)
 
 		snap := e.snapshot()
 		r := newEngine(nil, discardLogger())
@@ -55,6 +63,33 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 		if r.nonce != 99 || r.nextSeq != e.nextSeq {
 			t.Fatalf("restored nonce/nextSeq = %d/%d; want 99/%d", r.nonce, r.nextSeq, e.nextSeq)
+		}
+		// Counters count since start; the rest must survive.
+		comparable := func(subs []driver.SubscriptionInfo) string {
+			out := ""
+			for _, s := range subs {
+				if s.Attributes != nil {
+					out += fmt.Sprintf("%+v", *s.Attributes)
+				}
+				s.Attributes = nil
+				s.Stats = driver.SubscriptionStats{Backlog: s.Stats.Backlog}
+				out += fmt.Sprintf("%+v\n", s)
+			}
+			return out
+		}
+		subsBefore := must(e.ListSubscriptions(ctx, "t"))(t)
+		subsAfter := must(r.ListSubscriptions(ctx, "t"))(t)
+		if comparable(subsBefore) != comparable(subsAfter) {
+			t.Fatalf("restored subscriptions\n%+v\nwant\n%+v", subsAfter, subsBefore)
+		}
+		if subsAfter[0].Stats.Backlog.Visible != 1 || subsAfter[1].Status != driver.StatusPendingConfirmation {
+			t.Fatalf("restored subscriptions = %+v", subsAfter)
+		}
+		if qs := must(r.ListQueues(ctx))(t); fmt.Sprint(qs) != "[dlq f.fifo src]" {
+			t.Fatalf("restored queues = %v; the subscription's own queue must stay hidden", qs)
+		}
+		if res := must(r.Publish(ctx, "t", []driver.Message{{Body: []byte("p1")}}))(t); !res[0].Duplicate {
+			t.Fatal("topic dedup lost in the snapshot")
 		}
 		// Restored dedup IDs still deduplicate.
 		res := must(r.Send(ctx, "src", []driver.Message{{Body: []byte("x"), DedupID: "d1"}}))(t)
