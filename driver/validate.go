@@ -86,10 +86,20 @@ func ValidateMessage(field string, m *Message) error {
 // validateMessage is ValidateMessage with the field name built only when
 // an error needs it (batches validate thousands of messages).
 func validateMessage(m *Message, fieldOf func() string) error {
-	if len(m.Headers) == 0 && len(m.Body) <= MaxMessageSizeLimit && m.Delay >= 0 && m.Delay <= MaxDeliveryDelay &&
+	headersOK := len(m.Headers) <= MaxHeaders
+	if headersOK {
+		for k, v := range m.Headers {
+			if k == "" || len(k) > MaxHeaderKeyLen || !utf8.ValidString(k) || !utf8.ValidString(v) {
+				headersOK = false
+				break
+			}
+		}
+	}
+	if headersOK && MessageSize(m) <= MaxMessageSizeLimit && m.Delay >= 0 && m.Delay <= MaxDeliveryDelay &&
 		validToken(m.DedupID, MaxDedupIDLen) && validToken(m.Group, MaxGroupLen) {
 		return nil
 	}
+	// Something is wrong: find it and name it.
 	field := fieldOf()
 	if len(m.Headers) > MaxHeaders {
 		return TooLarge(field+".headers", "%d headers; the limit is %d", len(m.Headers), MaxHeaders)

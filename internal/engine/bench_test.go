@@ -157,3 +157,49 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse)
 }
+
+// BenchmarkPublish measures durable publishes to a topic with 10 durable
+// subscriptions whose filter policies all match (the fan-out of one
+// message is one record and one group commit), beside BenchmarkSend's
+// single queue at the same concurrency.
+func BenchmarkPublish(b *testing.B) {
+	body := make([]byte, 1024)
+	headers := map[string]string{"type": "order"}
+	for _, url := range benchURLs {
+		for _, producers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/subs=10/producers=%d", url, producers), func(b *testing.B) {
+				ctx := context.Background()
+				tp, err := openBench(b, url).CreateTopic(ctx, "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range 10 {
+					if _, err := tp.SubscribeDurable(ctx, fmt.Sprintf("s%d", i), courier.Raw(), courier.Filter(`{"type": ["order"]}`)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(body)))
+				var wg sync.WaitGroup
+				per := b.N/producers + 1
+				b.ResetTimer()
+				start := time.Now()
+				for range producers {
+					wg.Go(func() {
+						for range per {
+							if _, err := tp.Publish(ctx, courier.Message{Body: body, Headers: headers}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				el := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(per*producers)/el.Seconds(), "msgs/s")
+				b.ReportMetric(float64(per*producers*10)/el.Seconds(), "deliveries/s")
+			})
+		}
+	}
+}

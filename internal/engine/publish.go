@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -123,6 +124,7 @@ func (e *Engine) Publish(ctx context.Context, name string, msgs []driver.Message
 			r.TopicSeq = topicSeq
 		}
 		matched := 0
+		r.Targets = make([]publishTarget, 0, len(matches[i]))
 		for _, id := range matches[i] {
 			if f := rt.feeds[id]; f != nil {
 				feeds = append(feeds, feedDelivery{f: f, msg: i})
@@ -212,17 +214,24 @@ type feedDelivery struct {
 	msg int
 }
 
-// match returns the IDs of the subscriptions and feeds that m matches.
+// match returns the IDs of the subscriptions and feeds that m matches; the
+// caller must not modify the result.
 func (rt *routing) match(m *driver.Message) []pattern.RuleID {
-	ids := append([]pattern.RuleID(nil), rt.unfiltered...)
+	if rt.attrs == nil && rt.body == nil {
+		return rt.unfiltered
+	}
+	ids := make([]pattern.RuleID, len(rt.unfiltered), len(rt.subs)+len(rt.feeds))
+	copy(ids, rt.unfiltered)
 	if rt.attrs != nil {
-		attrs := make(map[string]pattern.Attribute, len(m.Headers))
+		attrs := attrMaps.Get().(map[string]pattern.Attribute)
 		for k, v := range m.Headers {
 			attrs[k] = headerAttribute(v)
 		}
 		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
 			ids = append(ids, got...)
 		}
+		clear(attrs)
+		attrMaps.Put(attrs)
 	}
 	if rt.body != nil {
 		if got, err := rt.body.MatchAll(m.Body); err == nil { // a body that is not a JSON object matches no body policy
@@ -231,6 +240,9 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 	}
 	return ids
 }
+
+// attrMaps recycles the attribute maps headers are matched as.
+var attrMaps = sync.Pool{New: func() any { return make(map[string]pattern.Attribute, 8) }}
 
 // countFilteredOut counts a message against every subscription it did not
 // match.
