@@ -177,10 +177,15 @@ const (
 	Block Overflow = "block"
 )
 
-// Limits of ephemeral subscriptions.
+// Limits of subscriptions.
 const (
 	DefaultTailBuffer = 1024
 	MaxTailBuffer     = 1 << 16
+	// MaxSubscriptions bounds the durable, queue and HTTP subscriptions of
+	// one topic (each matching one adds an entry to every publish record).
+	MaxSubscriptions = 1000
+	// MaxTails bounds the open ephemeral subscriptions of one topic.
+	MaxTails = 1000
 )
 
 // TailOptions configure an ephemeral subscription.

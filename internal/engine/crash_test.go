@@ -247,7 +247,9 @@ func TestCrashKeepsPublishedMessagesInEverySubscription(t *testing.T) {
 	defer b.Close()
 	tp := b.Topic("crash")
 	sources := map[string]func() ([]*courier.Delivery, error){
-		"sink": func() ([]*courier.Delivery, error) { return b.Queue("sink").Receive(ctx, courier.Max(1000), courier.Wait(0)) },
+		"sink": func() ([]*courier.Delivery, error) {
+			return b.Queue("sink").Receive(ctx, courier.Max(1000), courier.Wait(0))
+		},
 	}
 	for i := range 3 {
 		s := tp.Subscription(fmt.Sprintf("d%d", i))

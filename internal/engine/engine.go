@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -52,13 +53,15 @@ type Engine struct {
 	topicByID map[uint64]*topic
 	feedSeq   uint64
 	// ctx ends when the engine stops; HTTP pushers run under it.
-	ctx     context.Context
-	cancel  context.CancelFunc
-	bodies  map[uint64]memBody // mem:// only: seq -> the record holding the message
-	segLive map[uint64]segUse  // file:// only: live messages per log segment
-	failed  error              // set once the journal failed; writes stop
-	logged  int64              // payload bytes written to the journal
-	closed  bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	// transport is shared by the HTTP pushers; nil until one starts.
+	transport *http.Transport
+	bodies    map[uint64]memBody // mem:// only: seq -> the record holding the message
+	segLive   map[uint64]segUse  // file:// only: live messages per log segment
+	failed    error              // set once the journal failed; writes stop
+	logged    int64              // payload bytes written to the journal
+	closed    bool
 
 	logger *slog.Logger
 	done   chan struct{}
@@ -152,6 +155,9 @@ func (e *Engine) stop() bool {
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
+	if e.transport != nil {
+		e.transport.CloseIdleConnections()
+	}
 	return true
 }
 

@@ -38,6 +38,9 @@ func (e *Engine) Tail(ctx context.Context, topicName string, opts driver.TailOpt
 		return nil, err
 	}
 	defer e.mu.Unlock()
+	if len(t.feeds) >= driver.MaxTails {
+		return nil, driver.TooLarge("topic", "topic %q has %d open tails, the limit", topicName, driver.MaxTails)
+	}
 	e.feedSeq++
 	f := &feed{
 		id:    pattern.RuleID(fmt.Sprintf("\x00feed/%d", e.feedSeq)),

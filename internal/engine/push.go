@@ -49,6 +49,7 @@ func (e *Engine) startPusher(s *subscription, confirmURL string) {
 		e: e, sub: s, spec: s.spec, token: s.token, confirmURL: confirmURL,
 		queue: ownedQueueName(s.topic.name, s.name),
 		client: &http.Client{
+			Transport:     e.pushTransport(),
 			Timeout:       s.spec.Push.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
@@ -63,6 +64,16 @@ func (e *Engine) startPusher(s *subscription, confirmURL string) {
 	}
 	s.pusher = p
 	e.wg.Go(p.run)
+}
+
+// pushTransport returns the HTTP transport every pusher of the engine
+// shares; the caller holds e.mu. Close releases its idle connections.
+func (e *Engine) pushTransport() *http.Transport {
+	if e.transport == nil {
+		e.transport = http.DefaultTransport.(*http.Transport).Clone()
+		e.transport.MaxIdleConnsPerHost = 16
+	}
+	return e.transport
 }
 
 // stop ends the pusher's goroutines; it does not wait for them (the engine

@@ -370,6 +370,9 @@ func (e *Engine) Subscribe(ctx context.Context, topicName, name string, spec dri
 				payloads = append(payloads, encodeRecord(&queueRecord{QID: rec.QID, Name: q.name, Attrs: attrs, At: at}))
 			}
 		}
+	case len(t.subs) >= driver.MaxSubscriptions:
+		e.mu.Unlock()
+		return driver.SubscriptionInfo{}, driver.TooLarge("name", "topic %q has %d subscriptions, the limit", topicName, driver.MaxSubscriptions)
 	default:
 		if spec.Kind == driver.KindHTTP {
 			rec.Token = newToken()
