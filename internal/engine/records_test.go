@@ -25,6 +25,14 @@ func TestRecordsRoundTrip(t *testing.T) {
 		{recAck, &ackRecord{QID: 1, Seqs: []uint64{1, 1 << 60}}},
 		{recVisibility, &visibilityRecord{QID: 1, At: 2, VisibleAt: 3, Seqs: []uint64{9}}},
 		{recMove, &moveRecord{From: 1, To: 2, Seq: 3, At: 4, Source: "src"}},
+		{recCreateTopic, &topicRecord{TID: 3, Name: "t.fifo", Attrs: driver.TopicAttributes{FIFO: true, ContentBasedDedup: true, MaxMessageSize: 4096}, At: 5}},
+		{recDeleteTopic, &tidRecord{TID: 3}},
+		{recSubscribe, &subscribeRecord{TID: 3, Name: "web", Spec: driver.Subscription{Kind: driver.KindHTTP, Endpoint: "https://example.com/hook",
+			FilterPolicy: `{"a":["b"]}`, FilterScope: driver.ScopeBody, Raw: true, Push: driver.DefaultPushPolicy()}, Token: "tok", QID: 8, At: 9}},
+		{recSubscribe, &subscribeRecord{TID: 3, Name: "d", Spec: driver.Subscription{Kind: driver.KindDurable, Attributes: &attrs}, Active: true, QID: 9}},
+		{recUnsubscribe, &unsubscribeRecord{TID: 3, Name: "d"}},
+		{recPublish, &publishRecord{TID: 3, Seq: 10, TopicSeq: 2, PublishedAt: 11, Topic: "t.fifo", Group: "g", DedupID: "k",
+			Headers: map[string]string{"h": "v"}, Body: []byte("body"), Targets: []publishTarget{{QID: 8, Seq: 11, FIFOSeq: 1, Raw: true}, {QID: 9, Seq: 12}}}},
 	}
 	for _, c := range cases {
 		payload := encodeRecord(c.rec)
@@ -57,6 +65,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(recReceive, encodeRecord(&receiveRecord{QID: 1, Items: []receiveItem{{1, 1, 1}}}))
 	f.Add(recCreateQueue, encodeRecord(&queueRecord{QID: 1, Name: "q", Attrs: driver.DefaultQueueAttributes()}))
 	f.Add(recAck, []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add(recPublish, encodeRecord(&publishRecord{TID: 1, Seq: 2, Topic: "t", Body: []byte("x"), Targets: []publishTarget{{QID: 1, Seq: 3}}}))
+	f.Add(recSubscribe, encodeRecord(&subscribeRecord{TID: 1, Name: "s", Spec: driver.Subscription{Kind: driver.KindQueue, Queue: "q"}}))
 	f.Fuzz(func(t *testing.T, typ byte, payload []byte) {
 		r, err := decodeRecord(typ, payload)
 		if err != nil {
