@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,8 +45,10 @@ func FuzzHeaderAttribute(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		a := headerAttribute(v)
-		if a.Value != v || (a.Type != "Number" && a.Type != "String") {
-			t.Fatalf("headerAttribute(%q) = %+v", v, a)
+		// A JSON text that starts with '-' or a digit is a number.
+		number := v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && strings.TrimSpace(v) == v && json.Valid([]byte(v))
+		if a.Value != v || (a.Type == "Number") != number {
+			t.Fatalf("headerAttribute(%q) = %+v; JSON number: %v", v, a, number)
 		}
 	})
 }
