@@ -19,11 +19,12 @@ type Capabilities = driver.Capabilities
 
 // Broker is an open connection to a backend. It is safe for concurrent use.
 type Broker struct {
-	conn   driver.Conn
-	queues driver.Queues
-	topics driver.Topics
-	url    string
-	closed atomic.Bool
+	conn    driver.Conn
+	queues  driver.Queues
+	topics  driver.Topics
+	streams driver.Streams
+	url     string
+	closed  atomic.Bool
 }
 
 // Option configures Open.
@@ -79,6 +80,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	}
 	if t, ok := conn.(driver.Topics); ok && conn.Capabilities().Topics {
 		b.topics = t
+	}
+	if s, ok := conn.(driver.Streams); ok && conn.Capabilities().Streams {
+		b.streams = s
 	}
 	return b, nil
 }

@@ -18,6 +18,7 @@ var (
 	ErrClosed         = driver.ErrClosed
 	ErrReceiptInvalid = driver.ErrReceiptInvalid
 	ErrUnsupported    = driver.ErrUnsupported
+	ErrFenced         = driver.ErrFenced
 )
 
 // ValidationError names the input field that was rejected and why.

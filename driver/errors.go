@@ -29,6 +29,9 @@ var (
 	// ErrReceiptInvalid: a receipt handle is malformed or stale (the message
 	// has been redelivered since the receipt was issued).
 	ErrReceiptInvalid = errors.New("receipt handle is invalid")
+	// ErrFenced: a consumer-group member committed or read for a partition
+	// it does not own (any more) in that generation.
+	ErrFenced = errors.New("fenced: partition not owned by this member in this generation")
 	// ErrUnsupported: the backend does not support the requested feature; see
 	// its Capabilities.
 	ErrUnsupported = errors.New("not supported by this backend")

@@ -19,6 +19,7 @@ type Capabilities struct {
 	Persistent bool // acknowledged writes survive a process restart
 	Topics     bool // implements Topics: fan-out, filter policies, durable, queue and ephemeral subscriptions
 	Push       bool // HTTP push subscriptions
+	Streams    bool // implements Streams: partitions, offsets, consumer groups, retention
 }
 
 // DedupWindow is how long a dedup ID (or a content hash, for content-based

@@ -8,26 +8,12 @@ import (
 )
 
 // ValidateTopicName checks a topic name: the same rules as queue names.
-func ValidateTopicName(field, name string) error {
-	if err := ValidateQueueName(field, name); err != nil {
-		if ve, ok := err.(*ValidationError); ok {
-			ve.Reason = "topic " + ve.Reason[len("queue "):]
-		}
-		return err
-	}
-	return nil
-}
+func ValidateTopicName(field, name string) error { return validateName(field, "topic", name) }
 
 // ValidateSubscriptionName checks a subscription name: the same rules as
 // queue names.
 func ValidateSubscriptionName(field, name string) error {
-	if err := ValidateQueueName(field, name); err != nil {
-		if ve, ok := err.(*ValidationError); ok {
-			ve.Reason = "subscription " + ve.Reason[len("queue "):]
-		}
-		return err
-	}
-	return nil
+	return validateName(field, "subscription", name)
 }
 
 // Validate checks topic attributes.

@@ -49,6 +49,22 @@ func (e *Engine) apply(typ byte, r record, p pos, payload []byte) error {
 		e.applyUnsubscribe(rec)
 	case *publishRecord:
 		e.applyPublish(rec, p, payload)
+	case *streamRecord:
+		if typ == recCreateStream {
+			e.applyCreateStream(rec)
+		} else {
+			e.applySetStream(rec)
+		}
+	case *sidRecord:
+		e.applyDeleteStream(rec)
+	case *appendRecord:
+		if typ == recAppend {
+			e.applyAppend(rec, p, payload)
+		} else {
+			e.applyStreamRelocate(rec, p, len(payload))
+		}
+	case *groupRecord:
+		e.applyGroup(rec)
 	default:
 		return fmt.Errorf("record type %d has no state change", typ)
 	}

@@ -82,6 +82,16 @@ func (d *decoder) fixed64() uint64 {
 	return v
 }
 
+func (d *decoder) fixed32() uint32 {
+	if d.err != nil || len(d.b)-d.off < 4 {
+		d.fail("fixed32")
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.b[d.off:])
+	d.off += 4
+	return v
+}
+
 func (d *decoder) int() int64 {
 	if d.err != nil {
 		return 0

@@ -74,10 +74,14 @@ func (c *fileConn) removeSegments() {
 	}
 }
 
-// relocation is a live message to copy out of a sparse segment.
+// relocation is a live message (qid, seq) or retained stream record (sid,
+// partition, offset) to copy out of a sparse segment.
 type relocation struct {
-	qid, seq uint64
-	from     pos
+	qid, seq  uint64
+	sid       uint64
+	partition uint32
+	offset    int64
+	from      pos
 }
 
 // compact copies the live messages of old segments that are less than half
@@ -102,6 +106,15 @@ func (c *fileConn) compact() {
 				}
 			}
 		}
+		for _, st := range c.streams {
+			for i, p := range st.parts {
+				for _, en := range p.live() {
+					if slices.Contains(sparse, en.pos.seg) {
+						moves = append(moves, relocation{sid: st.sid, partition: uint32(i), offset: en.offset, from: en.pos})
+					}
+				}
+			}
+		}
 	}
 	c.mu.Unlock()
 	if len(moves) == 0 {
@@ -121,9 +134,55 @@ func (c *fileConn) compact() {
 	}
 }
 
-// relocate copies one batch of messages: their records are read without
-// the lock, then rewritten under it if the message is still there.
+// relocate copies one batch: stream records and messages.
 func (c *fileConn) relocate(moves []relocation) {
+	var msgs []relocation
+	for _, mv := range moves {
+		if mv.sid != 0 {
+			c.relocateRecord(mv)
+		} else {
+			msgs = append(msgs, mv)
+		}
+	}
+	if len(msgs) > 0 {
+		c.relocateMessages(msgs)
+	}
+}
+
+// relocateRecord copies a retained stream record: it is read without the
+// lock, then rewritten under it if the record is still where it was.
+func (c *fileConn) relocateRecord(mv relocation) {
+	typ, payload, err := c.l.ReadAt(wal.Pos{Segment: mv.from.seg, Offset: mv.from.off})
+	if err != nil || (typ != recAppend && typ != recStreamRelocate) {
+		return
+	}
+	r, err := decodeRecord(recAppend, payload)
+	if err != nil {
+		return
+	}
+	rec := r.(*appendRecord)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.streamByID[mv.sid]
+	if st == nil || int(mv.partition) >= len(st.parts) {
+		return
+	}
+	p := st.parts[mv.partition]
+	i := p.find(mv.offset)
+	if l := p.live(); i >= len(l) || l[i].offset != mv.offset || l[i].pos != mv.from {
+		return
+	}
+	copied := encodeRecord(rec)
+	ps, _, err := c.log(recStreamRelocate, copied)
+	if err != nil {
+		return
+	}
+	c.applyStreamRelocate(rec, ps[0], len(copied))
+}
+
+// relocateMessages copies one batch of messages: their records are read without
+// the lock, then rewritten under it if the message is still there.
+func (c *fileConn) relocateMessages(moves []relocation) {
 	recs := make([]*sendRecord, len(moves))
 	for i, mv := range moves {
 		typ, payload, err := c.l.ReadAt(wal.Pos{Segment: mv.from.seg, Offset: mv.from.off})

@@ -52,6 +52,10 @@ type Engine struct {
 	// topicByID finds topics by incarnation, as records name them.
 	topicByID map[uint64]*topic
 	feedSeq   uint64
+	nextSID   uint64
+	streams   map[string]*stream
+	// streamByID finds streams by incarnation, as records name them.
+	streamByID map[uint64]*stream
 	// ctx ends when the engine stops; HTTP pushers run under it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -73,16 +77,19 @@ type Engine struct {
 
 func newEngine(j journal, logger *slog.Logger) *Engine {
 	e := &Engine{
-		j:         j,
-		nextSeq:   1,
-		nextQID:   1,
-		nextTID:   1,
-		queues:    make(map[string]*queue),
-		byID:      make(map[uint64]*queue),
-		topics:    make(map[string]*topic),
-		topicByID: make(map[uint64]*topic),
-		logger:    logger,
-		done:      make(chan struct{}),
+		j:          j,
+		nextSeq:    1,
+		nextQID:    1,
+		nextTID:    1,
+		queues:     make(map[string]*queue),
+		byID:       make(map[uint64]*queue),
+		topics:     make(map[string]*topic),
+		topicByID:  make(map[uint64]*topic),
+		nextSID:    1,
+		streams:    make(map[string]*stream),
+		streamByID: make(map[uint64]*stream),
+		logger:     logger,
+		done:       make(chan struct{}),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if j == nil {
@@ -119,6 +126,7 @@ func (e *Engine) start() {
 				for _, q := range e.queues {
 					q.advance(now, e.forget)
 				}
+				e.trimStreams(now)
 				e.mu.Unlock()
 				if e.onTick != nil {
 					e.onTick()
@@ -133,7 +141,7 @@ func (e *Engine) start() {
 func (e *Engine) Capabilities() driver.Capabilities {
 	return driver.Capabilities{
 		Queues: true, FIFO: true, Dedup: true, Delay: true, DeadLetter: true,
-		Redrive: true, LongPoll: true, Persistent: e.j != nil, Topics: true, Push: true,
+		Redrive: true, LongPoll: true, Persistent: e.j != nil, Topics: true, Push: true, Streams: true,
 	}
 }
 
@@ -280,18 +288,22 @@ type segUse struct {
 }
 
 // segUse adds m (sign 1) to or removes it (sign -1) from its segment's use.
-func (e *Engine) segUse(m *message, sign int) {
+func (e *Engine) segUse(m *message, sign int) { e.segAdd(m.pos.seg, m.size, sign) }
+
+// segAdd adds a record of size bytes in segment seg (sign 1) to or removes
+// it (sign -1) from the segment's use.
+func (e *Engine) segAdd(seg uint64, size int32, sign int) {
 	if e.segLive == nil {
 		return
 	}
-	u := e.segLive[m.pos.seg]
+	u := e.segLive[seg]
 	u.count += sign
-	u.bytes += int64(sign) * int64(m.size)
+	u.bytes += int64(sign) * int64(size)
 	if u.count <= 0 {
-		delete(e.segLive, m.pos.seg)
+		delete(e.segLive, seg)
 		return
 	}
-	e.segLive[m.pos.seg] = u
+	e.segLive[seg] = u
 }
 
 // messageID formats a message ID: the engine nonce and the sequence number

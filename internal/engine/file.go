@@ -44,7 +44,7 @@ func (f fileJournal) readBatch(ps []pending) {
 		switch {
 		case r.Err != nil:
 			f.logger.Warn("receive: message record unreadable; skipped", "msg_id", ps[i].d.ID, "err", r.Err)
-		case r.Type != recSend && r.Type != recRelocate && r.Type != recPublish:
+		case r.Type != recSend && r.Type != recRelocate && r.Type != recPublish && r.Type != recAppend && r.Type != recStreamRelocate:
 			f.logger.Error("receive: message points at a record of the wrong type", "msg_id", ps[i].d.ID, "type", r.Type)
 		default:
 			ps[i].typ, ps[i].payload = r.Type, r.Payload

@@ -274,6 +274,14 @@ func newRecord(typ byte) (record, error) {
 		return &unsubscribeRecord{}, nil
 	case recPublish:
 		return &publishRecord{}, nil
+	case recCreateStream, recSetStream:
+		return &streamRecord{}, nil
+	case recDeleteStream:
+		return &sidRecord{}, nil
+	case recAppend, recStreamRelocate:
+		return &appendRecord{}, nil
+	case recGroup:
+		return &groupRecord{}, nil
 	}
 	return nil, fmt.Errorf("unknown record type %d", typ)
 }

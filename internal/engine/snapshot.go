@@ -8,7 +8,7 @@ import (
 
 // snapshotVersion is the first byte of every snapshot; bump it when the
 // layout changes.
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // snapshot encodes the whole index (queues, messages without bodies, dedup
 // IDs); the caller holds e.mu. With the log position it is taken at, it is a
@@ -60,6 +60,7 @@ func (e *Engine) snapshot() []byte {
 		}
 	}
 	e.snapshotTopics(&enc)
+	e.snapshotStreams(&enc)
 	return enc.b
 }
 
@@ -68,7 +69,7 @@ func (e *Engine) restore(b []byte) error {
 	d := decoder{b: b}
 	v := d.byte()
 	if d.err == nil && v != snapshotVersion && v != 1 {
-		return fmt.Errorf("snapshot version %d; this build reads versions 1 and %d", v, snapshotVersion)
+		return fmt.Errorf("snapshot version %d; this build reads versions 1 to %d", v, snapshotVersion)
 	}
 	e.nonce = d.uint()
 	e.nextSeq = d.uint()
@@ -130,6 +131,9 @@ func (e *Engine) restore(b []byte) error {
 	if v >= 2 {
 		e.restoreTopics(&d)
 	}
+	if v >= 3 {
+		e.restoreStreams(&d)
+	}
 	if err := d.end(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -190,6 +194,116 @@ func (e *Engine) restoreTopics(d *decoder) {
 			if s := t.subs[sr.Name]; s != nil {
 				s.created = created
 			}
+		}
+	}
+}
+
+// snapshotStreams encodes the streams: partitions' indexes, compaction
+// state and groups' committed offsets (version 3).
+func (e *Engine) snapshotStreams(enc *encoder) {
+	enc.uint(e.nextSID)
+	names := make([]string, 0, len(e.streams))
+	for n := range e.streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	enc.uint(uint64(len(names)))
+	for _, n := range names {
+		s := e.streams[n]
+		(&streamRecord{SID: s.sid, Name: s.name, Attrs: s.attrs, At: s.created}).encode(enc)
+		enc.uint(s.next)
+		for _, p := range s.parts {
+			enc.int(p.end)
+			enc.int(p.lastTS)
+			live := p.live()
+			enc.uint(uint64(len(live)))
+			for _, en := range live {
+				enc.int(en.offset)
+				enc.int(en.ts)
+				enc.uint(en.pos.seg)
+				enc.int(en.pos.off)
+				enc.uint(uint64(en.size))
+			}
+			if p.keys != nil {
+				enc.uint(uint64(len(p.keys)))
+				for k, off := range p.keys {
+					enc.str(k)
+					enc.int(off)
+				}
+				enc.uint(uint64(len(p.dead)))
+				for off := range p.dead {
+					enc.int(off)
+				}
+				enc.uint(uint64(len(p.tombs)))
+				for _, tb := range p.tombs {
+					enc.int(tb.offset)
+					enc.int(tb.ts)
+					enc.str(tb.key)
+				}
+			}
+		}
+		groups := make([]string, 0, len(s.groups))
+		for g := range s.groups {
+			groups = append(groups, g)
+		}
+		sort.Strings(groups)
+		enc.uint(uint64(len(groups)))
+		for _, gn := range groups {
+			g := s.groups[gn]
+			(&groupRecord{SID: s.sid, Group: g.name, StartFrom: g.startFrom, Generation: g.generation, Offsets: g.committed}).encode(enc)
+		}
+	}
+}
+
+// restoreStreams decodes what snapshotStreams wrote.
+func (e *Engine) restoreStreams(d *decoder) {
+	e.nextSID = d.uint()
+	ns := d.count(8)
+	for range ns {
+		var sr streamRecord
+		sr.decode(d)
+		if d.err != nil {
+			return
+		}
+		e.applyCreateStream(&sr)
+		s := e.streamByID[sr.SID]
+		s.next = d.uint()
+		for _, p := range s.parts {
+			p.end = d.int()
+			p.lastTS = d.int()
+			n := d.count(5)
+			p.entries = make([]streamEntry, 0, n)
+			for range n {
+				en := streamEntry{offset: d.int(), ts: d.int(), pos: pos{seg: d.uint(), off: d.int()}, size: int32(d.uint() & math.MaxInt32)}
+				if d.err != nil {
+					return
+				}
+				p.entries = append(p.entries, en)
+				p.bytes += int64(en.size)
+				e.segAdd(en.pos.seg, en.size, 1)
+			}
+			if p.keys != nil {
+				for range d.count(2) {
+					k := d.str()
+					p.keys[k] = d.int()
+				}
+				for range d.count(1) {
+					p.dead[d.int()] = struct{}{}
+				}
+				nt := d.count(3)
+				for range nt {
+					p.tombs = append(p.tombs, tombstone{offset: d.int(), ts: d.int(), key: d.str()})
+				}
+			}
+		}
+		ng := d.count(5)
+		for range ng {
+			var gr groupRecord
+			gr.decode(d)
+			if d.err != nil {
+				return
+			}
+			e.applyGroup(&gr)
 		}
 	}
 }
