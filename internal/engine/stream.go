@@ -35,9 +35,9 @@ type partition struct {
 	bytes   int64         // retained payload bytes
 
 	// Compacted streams only.
-	keys  map[string]int64    // key -> offset of its latest record
-	dead  map[int64]struct{}  // offsets superseded by a later record of their key
-	tombs []tombstone         // delete markers in offset order
+	keys  map[string]int64   // key -> offset of its latest record
+	dead  map[int64]struct{} // offsets superseded by a later record of their key
+	tombs []tombstone        // delete markers in offset order
 }
 
 // streamEntry is the index entry of one stream record.
@@ -283,7 +283,7 @@ func (e *Engine) Append(ctx context.Context, name string, recs []driver.Record) 
 	}
 	t := now()
 	stored := make([]int, 0, len(recs))
-	ends := make(map[int]int64)  // partition -> next offset within this batch
+	ends := make(map[int]int64)   // partition -> next offset within this batch
 	lastTS := make(map[int]int64) // partition -> timestamp within this batch
 	for i := range recs {
 		r := &recs[i]
