@@ -203,3 +203,79 @@ func BenchmarkPublish(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppend measures durable appends of 1 KiB records to an
+// 8-partition stream from concurrent producers.
+func BenchmarkAppend(b *testing.B) {
+	value := make([]byte, 1024)
+	for _, url := range benchURLs {
+		for _, producers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/producers=%d", url, producers), func(b *testing.B) {
+				ctx := context.Background()
+				st, err := openBench(b, url).CreateStream(ctx, "bench", courier.Partitions(8))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(value)))
+				var wg sync.WaitGroup
+				per := b.N/producers + 1
+				b.ResetTimer()
+				start := time.Now()
+				for p := range producers {
+					wg.Go(func() {
+						key := fmt.Appendf(nil, "producer-%d", p)
+						for range per {
+							if _, err := st.Append(ctx, courier.Record{Key: key, Value: value, Partition: courier.AnyPartition}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				el := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(per*producers)/el.Seconds(), "records/s")
+			})
+		}
+	}
+}
+
+// BenchmarkReplay measures a sequential read of a partition of 1 KiB
+// records from the start, in batches of 1000.
+func BenchmarkReplay(b *testing.B) {
+	value := make([]byte, 1024)
+	for _, url := range benchURLs {
+		b.Run(url, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := openBench(b, url).CreateStream(ctx, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := make([]courier.Record, 1000)
+			for i := range batch {
+				batch[i] = courier.Record{Value: value}
+			}
+			for n := 0; n < b.N; n += len(batch) {
+				if _, err := st.AppendBatch(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(int64(len(value)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			r := st.Reader(0, courier.Earliest(), courier.ReadMax(1000))
+			read := 0
+			for read < b.N {
+				recs, err := r.Next(ctx)
+				if err != nil || len(recs) == 0 {
+					b.Fatalf("read %d of %d: %v", read, b.N, err)
+				}
+				read += len(recs)
+			}
+			b.ReportMetric(float64(read)/time.Since(start).Seconds(), "records/s")
+		})
+	}
+}

@@ -42,6 +42,8 @@ func crashChild(spec string) {
 	}
 	var write func(body string) (string, error)
 	var d0 *courier.Subscription
+	var consume func() // runs beside the writers, if set
+	var println func(format string, args ...any)
 	switch mode {
 	case "queue":
 		q, err := b.CreateQueue(ctx, "crash", courier.VisibilityTimeout(time.Hour))
@@ -65,12 +67,35 @@ func crashChild(spec string) {
 		write = func(body string) (string, error) {
 			return tp.Publish(ctx, courier.Message{Body: []byte(body), Headers: map[string]string{"n": "1"}})
 		}
+	case "stream":
+		st, err := b.CreateStream(ctx, "crash", courier.Partitions(3))
+		fail("create", err)
+		write = func(body string) (string, error) {
+			res, err := st.Append(ctx, courier.Record{Key: []byte(body), Value: []byte(body), Partition: courier.AnyPartition})
+			return fmt.Sprintf("%d/%d", res.Partition, res.Offset), err
+		}
+		c, err := st.Group("g").Join(ctx, "m")
+		fail("join", err)
+		consume = func() {
+			for {
+				recs, err := c.Poll(ctx, 50, time.Second)
+				fail("poll", err)
+				offs := map[int]int64{}
+				for _, r := range recs {
+					offs[r.Partition] = r.Offset + 1
+				}
+				fail("commit", c.Commit(ctx))
+				for p, o := range offs {
+					println("commit %d %d", p, o)
+				}
+			}
+		}
 	default:
 		fail("mode", fmt.Errorf("unknown mode %q", mode))
 	}
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
-	println := func(format string, args ...any) {
+	println = func(format string, args ...any) {
 		mu.Lock()
 		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
@@ -87,6 +112,9 @@ func crashChild(spec string) {
 				println("ack %s %s", body, id)
 			}
 		})
+	}
+	if consume != nil {
+		wg.Go(consume)
 	}
 	if d0 != nil {
 		wg.Go(func() {
@@ -107,10 +135,11 @@ func crashChild(spec string) {
 
 // crashCycles runs the child in mode over dir cycles times, killing it with
 // SIGKILL after a random number of acknowledged writes, and returns the
-// acknowledged writes (body -> ID) and the bodies the child took to ack.
-func crashCycles(t *testing.T, mode, dir string, cycles int) (acked map[string]string, took map[string]bool) {
+// acknowledged writes (body -> ID), the bodies the child took to ack and
+// the highest offset it committed per partition.
+func crashCycles(t *testing.T, mode, dir string, cycles int) (acked map[string]string, took map[string]bool, commits map[int]int64) {
 	t.Helper()
-	acked, took = map[string]string{}, map[string]bool{}
+	acked, took, commits = map[string]string{}, map[string]bool{}, map[int]int64{}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	record := func(line string) bool {
 		f := strings.Fields(line)
@@ -120,6 +149,12 @@ func crashCycles(t *testing.T, mode, dir string, cycles int) (acked map[string]s
 			return true
 		case len(f) == 2 && f[0] == "took":
 			took[f[1]] = true
+		case len(f) == 3 && f[0] == "commit":
+			var p int
+			var off int64
+			fmt.Sscan(f[1], &p)
+			fmt.Sscan(f[2], &off)
+			commits[p] = max(commits[p], off)
 		}
 		return false
 	}
@@ -158,7 +193,7 @@ func crashCycles(t *testing.T, mode, dir string, cycles int) (acked map[string]s
 			t.Fatalf("cycle %d: child exited after %d acks (%v): %s", c, n, err, stderr.String())
 		}
 	}
-	return acked, took
+	return acked, took, commits
 }
 
 // drain receives every visible message of receive and counts the bodies.
@@ -189,7 +224,7 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const cycles = 25
-	acked, _ := crashCycles(t, "queue", dir, cycles)
+	acked, _, _ := crashCycles(t, "queue", dir, cycles)
 
 	ctx := context.Background()
 	b, err := courier.Open(ctx, "file://"+dir)
@@ -237,7 +272,7 @@ func TestCrashKeepsPublishedMessagesInEverySubscription(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const cycles = 15
-	acked, took := crashCycles(t, "topic", dir, cycles)
+	acked, took, _ := crashCycles(t, "topic", dir, cycles)
 
 	ctx := context.Background()
 	b, err := courier.Open(ctx, "file://"+dir)
@@ -286,4 +321,65 @@ func TestCrashKeepsPublishedMessagesInEverySubscription(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills, %d acknowledged publishes, %d taken from d0 by the child", cycles, len(acked), len(took))
+}
+
+// TestCrashKeepsAppendedRecordsAndCommits kills an appending and consuming
+// child many times, then checks that every append the child saw
+// acknowledged is at its partition and offset, that offsets have no gaps,
+// and that the group's committed offsets are at least what the child saw
+// committed.
+func TestCrashKeepsAppendedRecordsAndCommits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	dir := t.TempDir()
+	const cycles = 15
+	acked, _, commits := crashCycles(t, "stream", dir, cycles)
+
+	ctx := context.Background()
+	b, err := courier.Open(ctx, "file://"+dir)
+	if err != nil {
+		t.Fatalf("reopen after %d kills: %v", cycles, err)
+	}
+	defer b.Close()
+	st := b.Stream("crash")
+	at := map[string]string{} // "partition/offset" -> value
+	for p := range 3 {
+		r := st.Reader(p, courier.Earliest(), courier.ReadMax(10000))
+		want := int64(0)
+		for {
+			recs, err := r.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) == 0 {
+				break
+			}
+			for _, rec := range recs {
+				if rec.Offset != want {
+					t.Fatalf("partition %d: offset %d follows %d", p, rec.Offset, want-1)
+				}
+				want++
+				at[fmt.Sprintf("%d/%d", p, rec.Offset)] = string(rec.Value)
+			}
+		}
+	}
+	for body, where := range acked {
+		if at[where] != body {
+			t.Fatalf("acknowledged append %s at %s reads back %q", body, where, at[where])
+		}
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Groups) != 1 {
+		t.Fatalf("groups after the kills: %+v", info.Groups)
+	}
+	for p, off := range commits {
+		if got := info.Groups[0].Committed[p]; got < off {
+			t.Fatalf("partition %d committed offset %d after restart; the child saw %d committed", p, got, off)
+		}
+	}
+	t.Logf("%d kills, %d acknowledged appends, committed %v", cycles, len(acked), info.Groups[0].Committed)
 }

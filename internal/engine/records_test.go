@@ -33,6 +33,11 @@ func TestRecordsRoundTrip(t *testing.T) {
 		{recUnsubscribe, &unsubscribeRecord{TID: 3, Name: "d"}},
 		{recPublish, &publishRecord{TID: 3, Seq: 10, TopicSeq: 2, PublishedAt: 11, Topic: "t.fifo", Group: "g", DedupID: "k",
 			Headers: map[string]string{"h": "v"}, Body: []byte("body"), Targets: []publishTarget{{QID: 8, Seq: 11, FIFOSeq: 1, Raw: true}, {QID: 9, Seq: 12}}}},
+		{recCreateStream, &streamRecord{SID: 4, Name: "s", Attrs: driver.StreamAttributes{Partitions: 8, Retention: time.Hour, RetentionBytes: 1 << 30, Compact: true, DeleteRetention: time.Minute, MaxRecordSize: 2048}, At: 6}},
+		{recDeleteStream, &sidRecord{SID: 4}},
+		{recAppend, &appendRecord{SID: 4, Partition: 7, Offset: 1 << 40, Timestamp: 99, Key: []byte("k"), Value: []byte("v"), Headers: map[string]string{"a": "b"}}},
+		{recGroup, &groupRecord{SID: 4, Group: "g", StartFrom: driver.FromLatest, Generation: 3, Offsets: map[int]int64{0: 5, 7: 1 << 33}}},
+		{recGroup, &groupRecord{SID: 4, Group: "g", Delete: true}},
 	}
 	for _, c := range cases {
 		payload := encodeRecord(c.rec)
@@ -66,6 +71,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(recCreateQueue, encodeRecord(&queueRecord{QID: 1, Name: "q", Attrs: driver.DefaultQueueAttributes()}))
 	f.Add(recAck, []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add(recPublish, encodeRecord(&publishRecord{TID: 1, Seq: 2, Topic: "t", Body: []byte("x"), Targets: []publishTarget{{QID: 1, Seq: 3}}}))
+	f.Add(recAppend, encodeRecord(&appendRecord{SID: 1, Key: []byte("k"), Value: []byte("v")}))
+	f.Add(recGroup, encodeRecord(&groupRecord{SID: 1, Group: "g", Offsets: map[int]int64{1: 2}}))
 	f.Add(recSubscribe, encodeRecord(&subscribeRecord{TID: 1, Name: "s", Spec: driver.Subscription{Kind: driver.KindQueue, Queue: "q"}}))
 	f.Fuzz(func(t *testing.T, typ byte, payload []byte) {
 		r, err := decodeRecord(typ, payload)

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -225,13 +226,23 @@ func (e *Engine) snapshotStreams(enc *encoder) {
 				enc.uint(uint64(en.size))
 			}
 			if p.keys != nil {
-				enc.uint(uint64(len(p.keys)))
-				for k, off := range p.keys {
-					enc.str(k)
-					enc.int(off)
+				keys := make([]string, 0, len(p.keys))
+				for k := range p.keys {
+					keys = append(keys, k)
 				}
-				enc.uint(uint64(len(p.dead)))
+				sort.Strings(keys)
+				enc.uint(uint64(len(keys)))
+				for _, k := range keys {
+					enc.str(k)
+					enc.int(p.keys[k])
+				}
+				dead := make([]int64, 0, len(p.dead))
 				for off := range p.dead {
+					dead = append(dead, off)
+				}
+				slices.Sort(dead)
+				enc.uint(uint64(len(dead)))
+				for _, off := range dead {
 					enc.int(off)
 				}
 				enc.uint(uint64(len(p.tombs)))

@@ -45,6 +45,21 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		must(e.Subscribe(ctx, "t", "d", driver.Subscription{Kind: driver.KindDurable, FilterPolicy: `{"a": ["b"]}`}))(t)
 		must(e.Subscribe(ctx, "t", "h", driver.Subscription{Kind: driver.KindHTTP, Endpoint: "http://127.0.0.1:1/"}))(t)
 		must(e.Publish(ctx, "t", []driver.Message{{Body: []byte("p1"), Headers: map[string]string{"a": "b"}}, {Body: []byte("p2")}}))(t)
+		sattrs := driver.DefaultStreamAttributes()
+		sattrs.Partitions = 3
+		must(e.CreateStream(ctx, "s", sattrs))(t)
+		cattrs := driver.DefaultStreamAttributes()
+		cattrs.Compact = true
+		must(e.CreateStream(ctx, "c", cattrs))(t)
+		for i := range 20 {
+			must(e.Append(ctx, "s", []driver.Record{{Key: fmt.Appendf(nil, "k%d", i%7), Value: []byte("v"), Partition: driver.AnyPartition}}))(t)
+			must(e.Append(ctx, "c", []driver.Record{{Key: fmt.Appendf(nil, "k%d", i%4), Value: fmt.Appendf(nil, "%d", i%3), Partition: driver.AnyPartition}}))(t)
+		}
+		must(e.Append(ctx, "c", []driver.Record{{Key: []byte("k1"), Partition: driver.AnyPartition}}))(t) // delete marker
+		a := must(e.JoinGroup(ctx, "s", "g", "m", driver.JoinRequest{}))(t)
+		if err := e.Commit(ctx, "s", "g", "m", a.Generation, map[int]int64{0: 2, 2: 1}); err != nil {
+			t.Fatal(err)
+		}
 
 		snap := e.snapshot()
 		r := newEngine(nil, discardLogger())
@@ -84,6 +99,15 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 		if subsAfter[0].Stats.Backlog.Visible != 1 || subsAfter[1].Status != driver.StatusPendingConfirmation {
 			t.Fatalf("restored subscriptions = %+v", subsAfter)
+		}
+		for _, name := range []string{"s", "c"} {
+			a, b := must(e.StreamInfo(ctx, name))(t), must(r.StreamInfo(ctx, name))(t)
+			for i := range a.Groups {
+				a.Groups[i].Members = nil // membership is not durable
+			}
+			if fmt.Sprintf("%+v %+v", a.Partitions, a.Groups) != fmt.Sprintf("%+v %+v", b.Partitions, b.Groups) {
+				t.Fatalf("stream %s restored\n%+v\nwant\n%+v", name, b, a)
+			}
 		}
 		if qs := must(r.ListQueues(ctx))(t); fmt.Sprint(qs) != "[dlq f.fifo src]" {
 			t.Fatalf("restored queues = %v; the subscription's own queue must stay hidden", qs)
