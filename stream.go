@@ -391,6 +391,13 @@ func (g *Group) Join(ctx context.Context, member string, opts ...JoinOption) (*C
 	return &Consumer{g: g, member: member, autoCommit: cfg.autoCommit, assignment: a, pending: map[int]int64{}}, nil
 }
 
+// Consumer returns a handle for member without joining: for a process
+// that relays a member's calls (a server), or resumes a member that joined
+// before. Its calls fail with ErrFenced until the member has joined.
+func (g *Group) Consumer(member string) *Consumer {
+	return &Consumer{g: g, member: member, pending: map[int]int64{}}
+}
+
 // Assignment returns what the member owned at its last call.
 func (c *Consumer) Assignment() Assignment {
 	c.mu.Lock()
@@ -495,15 +502,21 @@ func (c *Consumer) Close(ctx context.Context) error {
 			commitErr = err
 		}
 	}
+	leaveErr := c.Leave(ctx)
+	if errors.Is(leaveErr, ErrFenced) {
+		leaveErr = nil // already gone
+	}
+	return errors.Join(commitErr, leaveErr)
+}
+
+// Leave leaves the group without committing; its partitions go to the
+// other members.
+func (c *Consumer) Leave(ctx context.Context) error {
 	sd, err := c.g.s.driver("leave")
 	if err != nil {
 		return err
 	}
-	leaveErr := sd.LeaveGroup(ctx, c.g.s.name, c.g.name, c.member)
-	if errors.Is(leaveErr, ErrFenced) {
-		leaveErr = nil // already gone
-	}
-	return errors.Join(commitErr, c.g.wrap("leave", leaveErr))
+	return c.g.wrap("leave", sd.LeaveGroup(ctx, c.g.s.name, c.g.name, c.member))
 }
 
 // Run polls and calls handle for each record until ctx ends, committing

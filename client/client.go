@@ -59,6 +59,7 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	c.caps = driver.Capabilities{
 		Queues: caps.Queues, FIFO: caps.FIFO, Dedup: caps.Dedup, Delay: caps.Delay, DeadLetter: caps.DeadLetter,
 		Redrive: caps.Redrive, LongPoll: caps.LongPoll, Persistent: caps.Persistent,
+		Streams: caps.Streams,
 	}
 	return c, nil
 }

@@ -35,6 +35,7 @@ var errorKinds = []struct {
 	{driver.ErrReceiptInvalid, http.StatusBadRequest, "receipt_invalid"},
 	{driver.ErrNotFound, http.StatusNotFound, "not_found"},
 	{driver.ErrExists, http.StatusConflict, "exists"},
+	{driver.ErrFenced, http.StatusConflict, "fenced"},
 	{driver.ErrConflict, http.StatusConflict, "conflict"},
 	{driver.ErrUnsupported, http.StatusNotImplemented, "unsupported"},
 	{driver.ErrStorage, http.StatusServiceUnavailable, "storage_failed"},

@@ -345,4 +345,7 @@ type Capabilities struct {
 	Redrive    bool `json:"redrive"`
 	LongPoll   bool `json:"long_poll"`
 	Persistent bool `json:"persistent"`
+	Topics     bool `json:"topics"`
+	Push       bool `json:"push"`
+	Streams    bool `json:"streams"`
 }
