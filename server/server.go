@@ -144,7 +144,10 @@ func DecodeJSON(data []byte, v any, optional bool) error {
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
+	var ve *driver.ValidationError
 	switch {
+	case errors.As(err, &ve): // from a wire type's UnmarshalJSON
+		return ve
 	case errors.As(err, &te):
 		// A type error inside the single-message form names the
 		// embedded struct ("Message.body"); the JSON has no such level.
@@ -166,6 +169,9 @@ func jsonError(err error) error {
 	if name, ok := strings.CutPrefix(msg, unknown); ok {
 		if unq, err := strconv.Unquote(name); err == nil {
 			name = unq
+		}
+		if name == "" {
+			return driver.Invalid("body", "unknown field \"\"; see docs/http-api.md")
 		}
 		return driver.Invalid(name, "unknown field; see docs/http-api.md")
 	}
