@@ -2,6 +2,7 @@
 //
 //	courier serve                       run the server (REST on 127.0.0.1:7410, data in ./courier-data)
 //	courier queue create|list|stats|delete|purge|send|receive|ack|nack|extend|redrive
+//	courier stream create|list|describe|delete|append|read|tail|groups|reset-offsets
 //	courier bench queue                 benchmark courier beside NATS JetStream
 //	courier version
 //
@@ -100,6 +101,6 @@ Errors are one line on stderr. Exit codes: 0 success, 1 the operation failed,
 	}
 	root.PersistentFlags().StringVar(&e.server, "server", server,
 		"courier server URL (env COURIER_SERVER); any courier URL works, e.g. file://DIR to work on a stopped server's data")
-	root.AddCommand(newServeCmd(e), newQueueCmd(e), newVersionCmd(e), newBenchCmd())
+	root.AddCommand(newServeCmd(e), newQueueCmd(e), newStreamCmd(e), newVersionCmd(e), newBenchCmd())
 	return root
 }
