@@ -27,7 +27,7 @@ with their data in temporary directories that are removed afterwards.`,
 		Args: groupArgs,
 		RunE: groupRun,
 	}
-	cmd.AddCommand(newBenchQueueCmd())
+	cmd.AddCommand(newBenchQueueCmd(), newBenchStreamCmd())
 	return cmd
 }
 
@@ -147,4 +147,76 @@ func (b *benchProgress) finish() {
 		b.bar = nil
 	}
 	b.key = ""
+}
+
+func newBenchStreamCmd() *cobra.Command {
+	var (
+		cfg    bench.StreamConfig
+		peers  string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "stream",
+		Short: "Compare stream append, replay and end-to-end latency with NATS JetStream",
+		Long: `Run the same stream workload against courier's embedded engine (file://, every
+acknowledged append fdatasync'd) and NATS JetStream (default: fsync every 2
+minutes; jetstream-sync: on every write).
+
+Phases, for each system in turn:
+  append      --n records of --size bytes with 1000 distinct keys from --producers
+              goroutines, each waiting for its acknowledgement, over --partitions
+              partitions (JetStream: one subject per partition)
+  replay      --replay-n records loaded into one partition, then read back in order
+              (courier: a Reader; JetStream: an ordered consumer)
+  end-to-end  --latency-n records appended at --rate/s while one consumer-group member
+              polls and commits (JetStream: a durable pull consumer acking each batch)
+
+Prints a table with courier's ratios to JetStream, or JSON lines with --json.`,
+		Example: `  courier bench stream
+  courier bench stream --replay-n 100000 --peers courier,jetstream,jetstream-sync`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				p := &benchProgress{w: out}
+				defer p.finish()
+				cfg.Progress = p.update
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			results, err := bench.Stream(ctx, cfg)
+			if cfg.Progress != nil {
+				cfg.Progress(bench.Progress{})
+			}
+			if len(results) > 0 {
+				write := bench.WriteStreamTable
+				if asJSON {
+					write = bench.WriteStreamJSON
+				}
+				if werr := write(out, results); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.N, "n", 20000, "records to append")
+	f.IntVar(&cfg.ReplayN, "replay-n", 1000000, "records to load and replay")
+	f.IntVar(&cfg.Size, "size", 1024, "record value size in bytes (16..1000000)")
+	f.IntVar(&cfg.Producers, "producers", 64, "concurrent appenders")
+	f.IntVar(&cfg.Partitions, "partitions", 8, "partitions of the append phase (1..64)")
+	f.IntVar(&cfg.Rate, "rate", 2000, "append rate of the end-to-end run in records/s")
+	f.IntVar(&cfg.LatencyN, "latency-n", 4000, "records in the end-to-end run (negative: skip it)")
+	f.StringVar(&peers, "peers", "courier,jetstream", "systems to run, comma-separated: courier, jetstream, jetstream-sync")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per system and line")
+	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")
+	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "limit for each system's run")
+	return cmd
 }

@@ -160,6 +160,7 @@ func openDir(cfg fileConfig, opts driver.Options) (*fileConn, error) {
 		return nil, err
 	}
 	c.onTick = c.maintain
+	c.markDurable()
 	c.start()
 	return c, nil
 }

@@ -65,7 +65,7 @@ func (g *cgroup) info(s *stream, now int64) driver.GroupInfo {
 		} else {
 			c = p.first()
 		}
-		info.Lag[i] = max(p.end-max(c, p.first()), 0)
+		info.Lag[i] = max(p.durable-max(c, p.first()), 0)
 	}
 	names := make([]string, 0, len(g.members))
 	for n := range g.members {
@@ -413,9 +413,9 @@ func (e *Engine) Commit(ctx context.Context, stream, group, name string, generat
 			e.mu.Unlock()
 			return driver.Invalid(fmt.Sprintf("offsets[%d]", p), "stream %q has partitions 0 to %d", stream, len(s.parts)-1)
 		}
-		if off < 0 || off > s.parts[p].end {
+		if off < 0 || off > s.parts[p].durable {
 			e.mu.Unlock()
-			return driver.Invalid(fmt.Sprintf("offsets[%d]", p), "offset %d is outside 0 to %d (the partition's end)", off, s.parts[p].end)
+			return driver.Invalid(fmt.Sprintf("offsets[%d]", p), "offset %d is outside 0 to %d (the partition's end)", off, s.parts[p].durable)
 		}
 		if g.owner[p] != name || generation < g.assignedGen[p] || generation > g.generation {
 			e.mu.Unlock()

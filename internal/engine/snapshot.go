@@ -281,6 +281,7 @@ func (e *Engine) restoreStreams(d *decoder) {
 		s.next = d.uint()
 		for _, p := range s.parts {
 			p.end = d.int()
+			p.durable = p.end
 			p.lastTS = d.int()
 			n := d.count(5)
 			p.entries = make([]streamEntry, 0, n)

@@ -31,6 +31,10 @@ type partition struct {
 	entries []streamEntry // retained records in offset order, from head
 	head    int           // entries before head are trimmed
 	end     int64         // next offset to assign
+	// durable is the end of the records known to be durable: readers see
+	// only offsets below it, so no consumer reads (and commits past) a
+	// record that a crash could still take back.
+	durable int64
 	lastTS  int64         // timestamp of the last append; timestamps never decrease
 	bytes   int64         // retained payload bytes
 
@@ -87,6 +91,18 @@ func (p *partition) findTime(ts int64) int {
 	return sort.Search(len(l), func(i int) bool { return l[i].ts >= ts })
 }
 
+// markDurable makes every record durable as far as readers are
+// concerned: after recovery, whose records are all on disk.
+func (e *Engine) markDurable() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.streams {
+		for _, p := range s.parts {
+			p.durable = p.end
+		}
+	}
+}
+
 // wake wakes the stream's waiting readers.
 func (s *stream) wake() {
 	if s.signal != nil {
@@ -109,7 +125,7 @@ func (s *stream) info(now int64) driver.StreamInfo {
 		if p.dead != nil {
 			n -= int64(len(p.dead))
 		}
-		info.Partitions = append(info.Partitions, driver.PartitionInfo{Partition: i, First: p.first(), End: p.end, Records: n, Bytes: p.bytes})
+		info.Partitions = append(info.Partitions, driver.PartitionInfo{Partition: i, First: p.first(), End: p.durable, Records: n, Bytes: p.bytes})
 	}
 	names := make([]string, 0, len(s.groups))
 	for n := range s.groups {
@@ -351,6 +367,19 @@ func (e *Engine) Append(ctx context.Context, name string, recs []driver.Record) 
 	if err := e.await(ctx, wait); err != nil {
 		return nil, err
 	}
+	if wait != nil {
+		// The log syncs in order: these records and all before them are
+		// durable now.
+		e.mu.Lock()
+		for part, end := range ends {
+			if part < len(s.parts) {
+				p := s.parts[part]
+				p.durable = max(p.durable, min(end, p.end))
+			}
+		}
+		s.wake()
+		e.mu.Unlock()
+	}
 	return results, nil
 }
 
@@ -394,7 +423,7 @@ func collect(p *partition, off int64, max, maxBytes int, dst []streamEntry) ([]s
 	l := p.live()
 	bytes := 0
 	next := off
-	for i := p.find(off); i < len(l) && max > 0; i++ {
+	for i := p.find(off); i < len(l) && max > 0 && l[i].offset < p.durable; i++ {
 		en := l[i]
 		if _, dead := p.dead[en.offset]; dead {
 			next = en.offset + 1
@@ -443,7 +472,7 @@ func (e *Engine) Read(ctx context.Context, name string, req driver.StreamReadReq
 		}
 		off = max64(off, p.first())
 		got, next := collect(p, off, max, maxBytes, nil)
-		end := p.end
+		end := p.durable
 		t := now()
 		if len(got) > 0 || t >= deadline {
 			e.mu.Unlock()
@@ -573,6 +602,9 @@ func (e *Engine) applyAppend(r *appendRecord, at pos, payload []byte) {
 	}
 	p.entries = append(p.entries, en)
 	p.end = r.Offset + 1
+	if e.j == nil { // mem:// has no disk to wait for
+		p.durable = p.end
+	}
 	p.lastTS = max(p.lastTS, r.Timestamp)
 	p.bytes += int64(en.size)
 	e.segAdd(at.seg, en.size, 1)
