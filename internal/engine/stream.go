@@ -35,8 +35,8 @@ type partition struct {
 	// only offsets below it, so no consumer reads (and commits past) a
 	// record that a crash could still take back.
 	durable int64
-	lastTS  int64         // timestamp of the last append; timestamps never decrease
-	bytes   int64         // retained payload bytes
+	lastTS  int64 // timestamp of the last append; timestamps never decrease
+	bytes   int64 // retained payload bytes
 
 	// Compacted streams only.
 	keys  map[string]int64   // key -> offset of its latest record
