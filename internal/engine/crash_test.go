@@ -381,5 +381,12 @@ func TestCrashKeepsAppendedRecordsAndCommits(t *testing.T) {
 			t.Fatalf("partition %d committed offset %d after restart; the child saw %d committed", p, got, off)
 		}
 	}
+	// The consumer never read (so never committed) a record that the
+	// crash took back.
+	for p, off := range info.Groups[0].Committed {
+		if end := info.Partitions[p].End; off > end {
+			t.Fatalf("partition %d: committed offset %d is beyond the end %d that survived", p, off, end)
+		}
+	}
 	t.Logf("%d kills, %d acknowledged appends, committed %v", cycles, len(acked), info.Groups[0].Committed)
 }
