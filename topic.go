@@ -429,6 +429,12 @@ func TailBuffer(n int) TailOption { return func(o *driver.TailOptions) { o.Buffe
 // dropping the oldest message: backpressure, chosen explicitly.
 func TailBlock() TailOption { return func(o *driver.TailOptions) { o.Overflow = driver.Block } }
 
+// WithTailOptions sets every option at once (for callers that hold a
+// complete driver.TailOptions, such as a server decoding a request).
+func WithTailOptions(opts driver.TailOptions) TailOption {
+	return func(o *driver.TailOptions) { *o = opts }
+}
+
 // Tail is an ephemeral subscription: the messages published while it is
 // open, kept in memory only. Close it when done.
 type Tail struct {

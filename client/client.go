@@ -59,7 +59,7 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	c.caps = driver.Capabilities{
 		Queues: caps.Queues, FIFO: caps.FIFO, Dedup: caps.Dedup, Delay: caps.Delay, DeadLetter: caps.DeadLetter,
 		Redrive: caps.Redrive, LongPoll: caps.LongPoll, Persistent: caps.Persistent,
-		Streams: caps.Streams,
+		Topics: caps.Topics, Push: caps.Push, Streams: caps.Streams,
 	}
 	return c, nil
 }
@@ -171,12 +171,17 @@ func (c *Conn) PurgeQueue(ctx context.Context, name string) (int, error) {
 // Send implements driver.Queues; it always uses the batch form so that
 // per-message errors come back per entry.
 func (c *Conn) Send(ctx context.Context, queue string, msgs []driver.Message) ([]driver.SendResult, error) {
+	return c.sendTo(ctx, queuePath(queue, "/messages"), msgs)
+}
+
+// sendTo posts a batch of messages to path (a queue send or a publish).
+func (c *Conn) sendTo(ctx context.Context, path string, msgs []driver.Message) ([]driver.SendResult, error) {
 	req := httpapi.SendRequest{Messages: make([]httpapi.Message, len(msgs))}
 	for i, m := range msgs {
 		req.Messages[i] = httpapi.MessageJSON(m)
 	}
 	var resp httpapi.SendResponse
-	if err := c.do(ctx, http.MethodPost, queuePath(queue, "/messages"), req, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, req, &resp); err != nil {
 		return nil, err
 	}
 	if len(resp.Results) != len(msgs) {
@@ -194,6 +199,11 @@ func (c *Conn) Send(ctx context.Context, queue string, msgs []driver.Message) ([
 
 // Receive implements driver.Queues.
 func (c *Conn) Receive(ctx context.Context, queue string, req driver.ReceiveRequest) ([]driver.Delivery, error) {
+	return c.receiveFrom(ctx, queuePath(queue, "/receive"), req)
+}
+
+// receiveFrom posts a receive to path (a queue or a durable subscription).
+func (c *Conn) receiveFrom(ctx context.Context, path string, req driver.ReceiveRequest) ([]driver.Delivery, error) {
 	body := httpapi.ReceiveRequest{Visibility: httpapi.Duration(req.Visibility)}
 	if req.Max > 0 {
 		body.Max = &req.Max
@@ -208,7 +218,7 @@ func (c *Conn) Receive(ctx context.Context, queue string, req driver.ReceiveRequ
 		body.Wait = &w
 	}
 	var resp httpapi.ReceiveResponse
-	if err := c.do(ctx, http.MethodPost, queuePath(queue, "/receive"), body, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, body, &resp); err != nil {
 		return nil, err
 	}
 	out := make([]driver.Delivery, len(resp.Messages))
@@ -222,10 +232,15 @@ func (c *Conn) Receive(ctx context.Context, queue string, req driver.ReceiveRequ
 	return out, nil
 }
 
-// settle posts receipts and returns one error per receipt.
+// settle posts receipts to a queue's op and returns one error per receipt.
 func (c *Conn) settle(ctx context.Context, queue, op string, req httpapi.SettleRequest) ([]error, error) {
+	return c.settleAt(ctx, queuePath(queue, "/"+op), req)
+}
+
+// settleAt posts receipts to path and returns one error per receipt.
+func (c *Conn) settleAt(ctx context.Context, path string, req httpapi.SettleRequest) ([]error, error) {
 	var resp httpapi.SettleResponse
-	if err := c.do(ctx, http.MethodPost, queuePath(queue, "/"+op), req, &resp); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, req, &resp); err != nil {
 		return nil, err
 	}
 	errs := make([]error, len(req.Receipts))

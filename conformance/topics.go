@@ -222,7 +222,7 @@ var topicCases = []testCase{
 			t.Fatalf("got %v; want a1 (before the change) and b2 (after)", got)
 		}
 		info := must(sub.Info(ctx(t)))(t)
-		if info.FilterPolicy != `{"kind": ["b"]}` {
+		if info.FilterPolicy != `{"kind":["b"]}` {
 			t.Fatalf("filter policy = %q", info.FilterPolicy)
 		}
 	}},
@@ -400,15 +400,20 @@ var topicCases = []testCase{
 				t.Fatalf("publish %d with a stalled tail: %v", i, err)
 			}
 		}
-		// The newest 4 are kept; 16 were dropped and counted.
-		for i := 16; i < 20; i++ {
+		// The oldest were dropped and counted; what is read is in order and
+		// ends with the newest. (A remote tail's buffer is filled as the
+		// messages arrive over the connection, so how many were dropped
+		// depends on timing there; in-process it is exactly 16.)
+		var got []string
+		for len(got) == 0 || got[len(got)-1] != "19" {
 			m := must(slow.Next(ctx(t)))(t)
-			if want := fmt.Sprintf("%02d", i); string(m.Body) != want {
-				t.Fatalf("tail got %q; want %q", m.Body, want)
+			if len(got) > 0 && string(m.Body) <= got[len(got)-1] {
+				t.Fatalf("tail delivered %q after %q", m.Body, got[len(got)-1])
 			}
+			got = append(got, string(m.Body))
 		}
-		if d := slow.Dropped(); d != 16 {
-			t.Fatalf("dropped = %d; want 16", d)
+		if d := slow.Dropped(); d == 0 || d+int64(len(got)) != 20 {
+			t.Fatalf("read %v and dropped %d; want every one of 20 read or counted as dropped, some dropped", got, d)
 		}
 		if n := len(receiveSub(t, sub, 20)); n != 20 {
 			t.Fatalf("durable subscription got %d; want 20", n)
@@ -443,7 +448,7 @@ var topicCases = []testCase{
 			t.Fatalf("after restart the filter let through %v", got)
 		}
 		subs := must(tp.Subscriptions(ctx(t)))(t)
-		if len(subs) != 2 || subs[0].Name != "d" || subs[1].Name != "q" || subs[0].FilterPolicy != `{"keep": ["yes"]}` {
+		if len(subs) != 2 || subs[0].Name != "d" || subs[1].Name != "q" || subs[0].FilterPolicy != `{"keep":["yes"]}` {
 			t.Fatalf("subscriptions after restart = %+v", subs)
 		}
 		// Dedup IDs of the topic survive too.

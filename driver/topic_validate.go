@@ -1,6 +1,8 @@
 package driver
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/url"
 	"time"
 
@@ -53,6 +55,7 @@ func (s *Subscription) Normalize() error {
 	if _, err := CompileFilter("filter_policy", s.FilterPolicy, s.FilterScope); err != nil {
 		return err
 	}
+	s.FilterPolicy = compactJSON(s.FilterPolicy)
 	if s.FilterScope == "" {
 		s.FilterScope = ScopeAttributes
 	}
@@ -154,6 +157,16 @@ func (p *PushPolicy) normalize() error {
 		return ValidateQueueName("push.dead_letter_queue", p.DeadLetterQueue)
 	}
 	return nil
+}
+
+// compactJSON removes insignificant space from valid JSON text, so that
+// a policy reads the same on every surface.
+func compactJSON(s string) string {
+	var b bytes.Buffer
+	if s == "" || json.Compact(&b, []byte(s)) != nil {
+		return s
+	}
+	return b.String()
 }
 
 // Normalize checks tail options and fills in defaults.

@@ -228,33 +228,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	msgs, batch := send.msgs, send.batch
-	res, err := s.b.Queue(name).SendBatch(r.Context(), msgs)
-	if !batch {
-		if err == nil {
-			err = res[0].Err
-		}
-		if err != nil {
-			writeAPIError(w, singleMessageError(err))
-			return
-		}
-		writeJSON(w, http.StatusOK, httpapi.SendResponse{ID: res[0].ID, Duplicate: res[0].Duplicate, Sequence: res[0].Sequence})
-		return
-	}
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	out := httpapi.SendResponse{IDs: make([]string, len(res)), Results: make([]httpapi.SendResult, len(res))}
-	for i, x := range res {
-		out.IDs[i] = x.ID
-		out.Results[i] = httpapi.SendResult{ID: x.ID, Duplicate: x.Duplicate, Sequence: x.Sequence}
-		if x.Err != nil {
-			_, e := httpapi.ErrorOf(x.Err)
-			out.Results[i].Error = &e
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	res, err := s.b.Queue(name).SendBatch(r.Context(), send.msgs)
+	writeSendResults(w, res, send.batch, err)
 }
 
 // DecodeReceive decodes the body of a receive (optional: empty means the
@@ -315,7 +290,12 @@ func (s *Server) settle(w http.ResponseWriter, r *http.Request, op func(q *couri
 	if !ok {
 		return
 	}
-	err := op(s.b.Queue(name), req)
+	writeSettled(w, op(s.b.Queue(name), req))
+}
+
+// writeSettled answers a settle call: the receipts that failed, or the
+// call's error.
+func writeSettled(w http.ResponseWriter, err error) {
 	out := httpapi.SettleResponse{Failed: []httpapi.SettleFailure{}}
 	var be *courier.BatchError
 	switch {

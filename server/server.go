@@ -80,6 +80,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/queues/{name}/nack", s.nack)
 	s.mux.HandleFunc("POST /v1/queues/{name}/extend", s.extend)
 	s.mux.HandleFunc("POST /v1/queues/{name}/redrive", s.redrive)
+	s.topicRoutes()
 	s.streamRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
@@ -99,7 +100,7 @@ func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, httpapi.Capabilities{
 		Queues: c.Queues, FIFO: c.FIFO, Dedup: c.Dedup, Delay: c.Delay, DeadLetter: c.DeadLetter,
 		Redrive: c.Redrive, LongPoll: c.LongPoll, Persistent: c.Persistent,
-		Streams: c.Streams,
+		Topics: c.Topics, Push: c.Push, Streams: c.Streams,
 	})
 }
 
