@@ -78,7 +78,7 @@ func (c *Conn) Close() error {
 func (c *Conn) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
-		b, err := json.Marshal(in)
+		b, err := httpapi.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("%w: encoding request: %v", driver.ErrInvalid, err)
 		}

@@ -199,7 +199,9 @@ func jsonTypeName(k reflect.Kind) string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // text such as ">" in filter policies stays as it was sent
+	_ = enc.Encode(v)        // the client went away; nothing to do
 }
 
 func writeError(w http.ResponseWriter, err error) {

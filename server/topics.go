@@ -417,6 +417,9 @@ func ParseTailQuery(q map[string][]string) (driver.TailOptions, error) {
 		switch k {
 		case "filter_policy", "filter_scope", "raw", "buffer", "overflow":
 		default:
+			if k == "" {
+				return o, driver.Invalid("query", "a parameter has no name")
+			}
 			return o, driver.Invalid(k, "unknown parameter; accepted are filter_policy, filter_scope, raw, buffer and overflow")
 		}
 	}
@@ -467,6 +470,7 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	write := func(line httpapi.TailLine) bool {
 		line.Dropped = t.Dropped()
 		if enc.Encode(line) != nil {

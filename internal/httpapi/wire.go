@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
@@ -348,4 +349,16 @@ type Capabilities struct {
 	Topics     bool `json:"topics"`
 	Push       bool `json:"push"`
 	Streams    bool `json:"streams"`
+}
+
+// Marshal encodes v as JSON without escaping <, > and &, so that text such
+// as a filter policy's {"numeric": [">", 1]} travels byte for byte.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
