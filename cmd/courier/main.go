@@ -2,6 +2,7 @@
 //
 //	courier serve                       run the server (REST on 127.0.0.1:7410, data in ./courier-data)
 //	courier queue create|list|stats|delete|purge|send|receive|ack|nack|extend|redrive
+//	courier topic create|list|info|delete|publish|subscribe|subscriptions|unsubscribe|confirm|receive|ack|tail
 //	courier stream create|list|describe|delete|append|read|tail|groups|reset-offsets
 //	courier bench queue                 benchmark courier beside NATS JetStream
 //	courier version
@@ -69,7 +70,7 @@ const defaultServer = "http://127.0.0.1:7410"
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "courier",
-		Short: "Queues on a durable embedded engine: server, client and benchmarks",
+		Short: "Queues, topics and streams on a durable embedded engine: server, client and benchmarks",
 		Long: `courier is a message broker and its client in one binary.
 
 Start a server on the embedded engine with 'courier serve', then use the
@@ -101,6 +102,6 @@ Errors are one line on stderr. Exit codes: 0 success, 1 the operation failed,
 	}
 	root.PersistentFlags().StringVar(&e.server, "server", server,
 		"courier server URL (env COURIER_SERVER); any courier URL works, e.g. file://DIR to work on a stopped server's data")
-	root.AddCommand(newServeCmd(e), newQueueCmd(e), newStreamCmd(e), newVersionCmd(e), newBenchCmd())
+	root.AddCommand(newServeCmd(e), newQueueCmd(e), newTopicCmd(e), newStreamCmd(e), newVersionCmd(e), newBenchCmd())
 	return root
 }
