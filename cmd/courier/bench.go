@@ -27,7 +27,7 @@ with their data in temporary directories that are removed afterwards.`,
 		Args: groupArgs,
 		RunE: groupRun,
 	}
-	cmd.AddCommand(newBenchQueueCmd(), newBenchStreamCmd())
+	cmd.AddCommand(newBenchQueueCmd(), newBenchTopicCmd(), newBenchStreamCmd())
 	return cmd
 }
 
@@ -214,6 +214,70 @@ Prints a table with courier's ratios to JetStream, or JSON lines with --json.`,
 	f.IntVar(&cfg.Partitions, "partitions", 8, "partitions of the append phase (1..64)")
 	f.IntVar(&cfg.Rate, "rate", 2000, "append rate of the end-to-end run in records/s")
 	f.IntVar(&cfg.LatencyN, "latency-n", 4000, "records in the end-to-end run (negative: skip it)")
+	f.StringVar(&peers, "peers", "courier,jetstream", "systems to run, comma-separated: courier, jetstream, jetstream-sync")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per system and line")
+	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")
+	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "limit for each system's run")
+	return cmd
+}
+
+func newBenchTopicCmd() *cobra.Command {
+	var (
+		cfg    bench.TopicConfig
+		peers  string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "topic",
+		Short: "Compare topic fan-out with NATS JetStream",
+		Long: `Publish --n messages from --publishers to a topic with --subscribers durable
+subscriptions whose filter policies all match, then drain every subscription
+concurrently (receive and ack in batches of --batch), on courier's file://
+engine and on NATS JetStream (one stream, one durable consumer per subscriber).
+
+For courier the same sends also go to one queue first: the topic's publish
+rate is compared with that single-queue rate, and courier's deliveries with
+JetStream's.`,
+		Example: `  courier bench topic
+  courier bench topic --publishers 64 --n 50000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				p := &benchProgress{w: out}
+				defer p.finish()
+				cfg.Progress = p.update
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			results, err := bench.Topic(ctx, cfg)
+			if cfg.Progress != nil {
+				cfg.Progress(bench.Progress{})
+			}
+			if len(results) > 0 {
+				write := bench.WriteTopicTable
+				if asJSON {
+					write = bench.WriteTopicJSON
+				}
+				if werr := write(out, results); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.N, "n", 20000, "messages to publish")
+	f.IntVar(&cfg.Size, "size", 1024, "message body size in bytes")
+	f.IntVar(&cfg.Publishers, "publishers", 1, "concurrent publishers")
+	f.IntVar(&cfg.Subscribers, "subscribers", 10, "durable subscriptions (1..100)")
+	f.IntVar(&cfg.Batch, "batch", 100, "most messages per receive and ack")
 	f.StringVar(&peers, "peers", "courier,jetstream", "systems to run, comma-separated: courier, jetstream, jetstream-sync")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per system and line")
 	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")
