@@ -68,30 +68,7 @@ Progress is shown when standard output is a terminal.`,
 			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				p := &benchProgress{w: out}
-				defer p.finish()
-				cfg.Progress = p.update
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			results, err := bench.Queue(ctx, cfg)
-			if cfg.Progress != nil {
-				cfg.Progress(bench.Progress{}) // clear the last bar before printing
-			}
-			if len(results) > 0 {
-				write := bench.WriteTable
-				if asJSON {
-					write = bench.WriteJSON
-				}
-				if werr := write(out, results); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			return err
+			return runBench(cmd, &cfg.Progress, func(ctx context.Context) ([]bench.Result, error) { return bench.Queue(ctx, cfg) }, bench.WriteTable, bench.WriteJSON, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -180,30 +157,7 @@ Prints a table with courier's ratios to JetStream, or JSON lines with --json.`,
 			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				p := &benchProgress{w: out}
-				defer p.finish()
-				cfg.Progress = p.update
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			results, err := bench.Stream(ctx, cfg)
-			if cfg.Progress != nil {
-				cfg.Progress(bench.Progress{})
-			}
-			if len(results) > 0 {
-				write := bench.WriteStreamTable
-				if asJSON {
-					write = bench.WriteStreamJSON
-				}
-				if werr := write(out, results); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			return err
+			return runBench(cmd, &cfg.Progress, func(ctx context.Context) ([]bench.StreamResult, error) { return bench.Stream(ctx, cfg) }, bench.WriteStreamTable, bench.WriteStreamJSON, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -246,30 +200,7 @@ JetStream's.`,
 			if cfg.Peers, err = bench.ParsePeers(peers); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				p := &benchProgress{w: out}
-				defer p.finish()
-				cfg.Progress = p.update
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			results, err := bench.Topic(ctx, cfg)
-			if cfg.Progress != nil {
-				cfg.Progress(bench.Progress{})
-			}
-			if len(results) > 0 {
-				write := bench.WriteTopicTable
-				if asJSON {
-					write = bench.WriteTopicJSON
-				}
-				if werr := write(out, results); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			return err
+			return runBench(cmd, &cfg.Progress, func(ctx context.Context) ([]bench.TopicResult, error) { return bench.Topic(ctx, cfg) }, bench.WriteTopicTable, bench.WriteTopicJSON, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -283,4 +214,35 @@ JetStream's.`,
 	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")
 	f.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "limit for each system's run")
 	return cmd
+}
+
+// runBench runs one benchmark: a progress bar on a terminal (through
+// *progress), then the results as a table or, with asJSON, JSON lines.
+// Results measured before a failure are printed too.
+func runBench[R any](cmd *cobra.Command, progress *func(bench.Progress), run func(context.Context) ([]R, error),
+	table, jsonLines func(io.Writer, []R) error, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p := &benchProgress{w: out}
+		defer p.finish()
+		*progress = p.update
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	results, err := run(ctx)
+	if *progress != nil {
+		(*progress)(bench.Progress{}) // clear the last bar before printing
+	}
+	if len(results) > 0 {
+		write := table
+		if asJSON {
+			write = jsonLines
+		}
+		if werr := write(out, results); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -152,21 +153,29 @@ must exist first, and be FIFO exactly when the new queue is.`,
 }
 
 func newQueueListCmd(e *env) *cobra.Command {
+	cmd := newListCmd(e, "queue", (*courier.Broker).ListQueues)
+	cmd.Long = `List the names of all queues, sorted, one per line (also when stdout is not a
+terminal, so that the output can go to xargs).`
+	cmd.Example = `  courier queue list
+  courier queue list | xargs -n1 courier queue stats`
+	return cmd
+}
+
+// newListCmd returns a "list" command printing the names list returns,
+// one per line.
+func newListCmd(e *env, noun string, list func(*courier.Broker, context.Context) ([]string, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List queue names, one per line",
-		Long: `List the names of all queues, sorted, one per line (also when stdout is not a
-terminal, so that the output can go to xargs).`,
-		Example: `  courier queue list
-  courier queue list | xargs -n1 courier queue stats`,
-		Args: exactArgs(),
+		Use:     "list",
+		Short:   "List " + noun + " names, one per line",
+		Example: "  courier " + noun + " list",
+		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := e.broker(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			names, err := b.ListQueues(cmd.Context())
+			names, err := list(b, cmd.Context())
 			if err != nil {
 				return err
 			}

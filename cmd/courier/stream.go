@@ -139,29 +139,7 @@ func createStream(ctx context.Context, e *env, name string, attrs courier.Stream
 }
 
 func newStreamListCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Short:   "List stream names, one per line",
-		Example: `  courier stream list`,
-		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := e.broker(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			names, err := b.ListStreams(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, n := range names {
-				if _, err := fmt.Fprintln(e.stdout, n); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
+	return newListCmd(e, "stream", (*courier.Broker).ListStreams)
 }
 
 func newStreamDescribeCmd(e *env) *cobra.Command {

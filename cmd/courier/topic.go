@@ -123,29 +123,7 @@ func newTopicCreateCmd(e *env) *cobra.Command {
 }
 
 func newTopicListCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Short:   "List topic names, one per line",
-		Example: `  courier topic list`,
-		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := e.broker(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			names, err := b.ListTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, n := range names {
-				if _, err := fmt.Fprintln(e.stdout, n); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
+	return newListCmd(e, "topic", (*courier.Broker).ListTopics)
 }
 
 func newTopicInfoCmd(e *env) *cobra.Command {

@@ -26,6 +26,24 @@ func (e *encoder) seqs(s []uint64) {
 	}
 }
 
+// headers writes a string map: its length, then each key and value.
+func (e *encoder) headers(h map[string]string) {
+	e.uint(uint64(len(h)))
+	for k, v := range h {
+		e.str(k)
+		e.str(v)
+	}
+}
+
+// headersSize bounds the encoded size of h.
+func headersSize(h map[string]string) int {
+	n := binary.MaxVarintLen64
+	for k, v := range h {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	return n
+}
+
 func (e *encoder) bool(v bool) {
 	if v {
 		e.byte(1)
@@ -140,6 +158,20 @@ func (d *decoder) seqs() []uint64 {
 }
 
 func (d *decoder) bool() bool { return d.byte() != 0 }
+
+// headers reads what encoder.headers wrote; nil for an empty map.
+func (d *decoder) headers() map[string]string {
+	n := d.count(2)
+	if n == 0 {
+		return nil
+	}
+	h := make(map[string]string, n)
+	for range n {
+		k := d.str()
+		h[k] = d.str()
+	}
+	return h
+}
 
 // end reports an error if decoding failed or left bytes unread.
 func (d *decoder) end() error {

@@ -115,11 +115,7 @@ func (r *sendRecord) encode(e *encoder) {
 	e.int(r.VisibleAt)
 	e.str(r.Group)
 	e.str(r.DedupID)
-	e.uint(uint64(len(r.Headers)))
-	for k, v := range r.Headers {
-		e.str(k)
-		e.str(v)
-	}
+	e.headers(r.Headers)
 	e.bytes(r.Body)
 }
 
@@ -131,13 +127,7 @@ func (r *sendRecord) decode(d *decoder) {
 	r.VisibleAt = d.int()
 	r.Group = d.str()
 	r.DedupID = d.str()
-	if n := d.count(2); n > 0 {
-		r.Headers = make(map[string]string, n)
-		for range n {
-			k := d.str()
-			r.Headers[k] = d.str()
-		}
-	}
+	r.Headers = d.headers()
 	r.Body = d.raw()
 }
 
@@ -346,8 +336,6 @@ func patchSend(payload []byte, qid, seq, fifoSeq uint64) {
 // message allocates once.
 func (r *sendRecord) sizeHint() int {
 	n := 8*binary.MaxVarintLen64 + len(r.Group) + len(r.DedupID) + len(r.Body)
-	for k, v := range r.Headers {
-		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
-	}
+	n += headersSize(r.Headers)
 	return n
 }

@@ -81,11 +81,7 @@ func (r *appendRecord) encode(e *encoder) {
 	e.b = binary.LittleEndian.AppendUint64(e.b, uint64(r.Timestamp))
 	e.bytes(r.Key)
 	e.bytes(r.Value)
-	e.uint(uint64(len(r.Headers)))
-	for k, v := range r.Headers {
-		e.str(k)
-		e.str(v)
-	}
+	e.headers(r.Headers)
 }
 
 func (r *appendRecord) decode(d *decoder) {
@@ -95,13 +91,7 @@ func (r *appendRecord) decode(d *decoder) {
 	r.Timestamp = int64(d.fixed64())
 	r.Key = d.raw()
 	r.Value = d.raw()
-	if n := d.count(2); n > 0 {
-		r.Headers = make(map[string]string, n)
-		for range n {
-			k := d.str()
-			r.Headers[k] = d.str()
-		}
-	}
+	r.Headers = d.headers()
 }
 
 // patch sets the numbers of an encoded appendRecord.
@@ -114,9 +104,7 @@ func (r *appendRecord) patch(payload []byte) {
 
 func (r *appendRecord) sizeHint() int {
 	n := appendHeaderSize + 3*binary.MaxVarintLen64 + len(r.Key) + len(r.Value)
-	for k, v := range r.Headers {
-		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
-	}
+	n += headersSize(r.Headers)
 	return n
 }
 

@@ -172,11 +172,7 @@ func (r *publishRecord) encodeMessage(e *encoder) {
 	e.str(r.Topic)
 	e.str(r.Group)
 	e.str(r.DedupID)
-	e.uint(uint64(len(r.Headers)))
-	for k, v := range r.Headers {
-		e.str(k)
-		e.str(v)
-	}
+	e.headers(r.Headers)
 	e.bytes(r.Body)
 }
 
@@ -198,13 +194,7 @@ func (r *publishRecord) decode(d *decoder) {
 	r.Topic = d.str()
 	r.Group = d.str()
 	r.DedupID = d.str()
-	if n := d.count(2); n > 0 {
-		r.Headers = make(map[string]string, n)
-		for range n {
-			k := d.str()
-			r.Headers[k] = d.str()
-		}
-	}
+	r.Headers = d.headers()
 	r.Body = d.raw()
 	r.Targets = make([]publishTarget, d.count(4))
 	for i := range r.Targets {
@@ -215,9 +205,7 @@ func (r *publishRecord) decode(d *decoder) {
 // sizeHint is an upper bound of the encoded size without targets.
 func (r *publishRecord) sizeHint() int {
 	n := publishHeaderSize + 5*binary.MaxVarintLen64 + len(r.Topic) + len(r.Group) + len(r.DedupID) + len(r.Body)
-	for k, v := range r.Headers {
-		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
-	}
+	n += headersSize(r.Headers)
 	return n
 }
 
