@@ -156,3 +156,34 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// bound is one numeric setting and its accepted range.
+type bound struct {
+	name     string
+	v        int
+	min, max int
+}
+
+// checkBounds returns an error naming the first setting out of its range.
+func checkBounds(bounds ...bound) error {
+	for _, b := range bounds {
+		if b.v < b.min || b.v > b.max {
+			return fmt.Errorf("bench: %s: %d is out of range; accepted is %d to %d", b.name, b.v, b.min, b.max)
+		}
+	}
+	return nil
+}
+
+// checkDiskPeers accepts the peers of the topic and stream benchmarks:
+// courier and the JetStream modes, each at most once.
+func checkDiskPeers(workload string, peers []string) error {
+	for i, p := range peers {
+		if p != PeerCourier && p != PeerJetStream && p != PeerJetStreamSync {
+			return fmt.Errorf("bench: peers: %q: the %s benchmark runs %s, %s and %s", p, workload, PeerCourier, PeerJetStream, PeerJetStreamSync)
+		}
+		if slices.Contains(peers[:i], p) {
+			return fmt.Errorf("bench: peers: %q is listed twice", p)
+		}
+	}
+	return nil
+}

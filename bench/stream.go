@@ -99,30 +99,14 @@ func (c StreamConfig) withDefaults() (StreamConfig, error) {
 	if len(c.Peers) == 0 {
 		c.Peers = []string{PeerCourier, PeerJetStream}
 	}
-	for _, r := range []struct {
-		name     string
-		v        int
-		min, max int
-	}{
-		{"n", c.N, 1, 10_000_000}, {"replay-n", c.ReplayN, 1, 10_000_000}, {"size", c.Size, 16, 1_000_000},
-		{"producers", c.Producers, 1, 1024}, {"partitions", c.Partitions, 1, 64},
-		{"rate", c.Rate, 1, 1_000_000}, {"latency-n", c.LatencyN, 0, 10_000_000},
-	} {
-		if r.v < r.min || r.v > r.max {
-			return c, fmt.Errorf("bench: %s: %d is out of range; accepted is %d to %d", r.name, r.v, r.min, r.max)
-		}
+	if err := checkBounds(
+		bound{"n", c.N, 1, 10_000_000}, bound{"replay-n", c.ReplayN, 1, 10_000_000}, bound{"size", c.Size, 16, 1_000_000},
+		bound{"producers", c.Producers, 1, 1024}, bound{"partitions", c.Partitions, 1, 64},
+		bound{"rate", c.Rate, 1, 1_000_000}, bound{"latency-n", c.LatencyN, 0, 10_000_000},
+	); err != nil {
+		return c, err
 	}
-	for i, p := range c.Peers {
-		if p != PeerCourier && p != PeerJetStream && p != PeerJetStreamSync {
-			return c, fmt.Errorf("bench: peers: %q: the stream benchmark runs %s, %s and %s", p, PeerCourier, PeerJetStream, PeerJetStreamSync)
-		}
-		for _, q := range c.Peers[:i] {
-			if q == p {
-				return c, fmt.Errorf("bench: peers: %q is listed twice", p)
-			}
-		}
-	}
-	return c, nil
+	return c, checkDiskPeers("stream", c.Peers)
 }
 
 // streamSystem is one system of the stream benchmark.

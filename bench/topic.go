@@ -77,29 +77,13 @@ func (c TopicConfig) withDefaults() (TopicConfig, error) {
 	if len(c.Peers) == 0 {
 		c.Peers = []string{PeerCourier, PeerJetStream}
 	}
-	for _, r := range []struct {
-		name     string
-		v        int
-		min, max int
-	}{
-		{"n", c.N, 1, 1_000_000}, {"size", c.Size, 8, 1_000_000}, {"publishers", c.Publishers, 1, 1024},
-		{"subscribers", c.Subscribers, 1, 100}, {"batch", c.Batch, 1, 1000},
-	} {
-		if r.v < r.min || r.v > r.max {
-			return c, fmt.Errorf("bench: %s: %d is out of range; accepted is %d to %d", r.name, r.v, r.min, r.max)
-		}
+	if err := checkBounds(
+		bound{"n", c.N, 1, 1_000_000}, bound{"size", c.Size, 8, 1_000_000}, bound{"publishers", c.Publishers, 1, 1024},
+		bound{"subscribers", c.Subscribers, 1, 100}, bound{"batch", c.Batch, 1, 1000},
+	); err != nil {
+		return c, err
 	}
-	for i, p := range c.Peers {
-		if p != PeerCourier && p != PeerJetStream && p != PeerJetStreamSync {
-			return c, fmt.Errorf("bench: peers: %q: the topic benchmark runs %s, %s and %s", p, PeerCourier, PeerJetStream, PeerJetStreamSync)
-		}
-		for _, q := range c.Peers[:i] {
-			if q == p {
-				return c, fmt.Errorf("bench: peers: %q is listed twice", p)
-			}
-		}
-	}
-	return c, nil
+	return c, checkDiskPeers("topic", c.Peers)
 }
 
 // topicSubscriber is one subscription to drain.
