@@ -53,6 +53,16 @@ func (c *fileConn) checkpoint() error {
 		c.mu.Unlock()
 		return err
 	}
+	// Everything before at is durable now: messages relocated by
+	// compaction become deliverable again.
+	c.mu.Lock()
+	if p := (pos{seg: at.Segment, off: at.Offset}); c.acked.before(p) {
+		c.acked = p
+		for _, q := range c.queues {
+			q.wake()
+		}
+	}
+	c.mu.Unlock()
 	if err := c.l.Checkpoint(at, state); err != nil {
 		return err
 	}

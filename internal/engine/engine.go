@@ -63,9 +63,15 @@ type Engine struct {
 	transport *http.Transport
 	bodies    map[uint64]memBody // mem:// only: seq -> the record holding the message
 	segLive   map[uint64]segUse  // file:// only: live messages per log segment
-	failed    error              // set once the journal failed; writes stop
-	logged    int64              // payload bytes written to the journal
-	closed    bool
+	// acked bounds what receivers may see on file://: every record that
+	// starts before it is durable (its writer was acknowledged, or a sync
+	// or recovery covered it). A message whose send still waits for its
+	// fsync is not delivered, so no consumer acts on a message that a
+	// crash could take back.
+	acked  pos
+	failed error // set once the journal failed; writes stop
+	logged int64 // payload bytes written to the journal
+	closed bool
 
 	logger *slog.Logger
 	done   chan struct{}
@@ -235,6 +241,36 @@ func (e *Engine) await(ctx context.Context, wait func(context.Context) error) er
 	return nil
 }
 
+// awaitThen waits for a durability wait like await and then runs then
+// under e.mu (making the records visible to receivers). When ctx ends
+// first, the wait goes on in the background, owned by the engine, so that
+// records that do become durable do not stay hidden.
+func (e *Engine) awaitThen(ctx context.Context, wait func(context.Context) error, then func()) error {
+	if wait == nil {
+		return nil
+	}
+	err := e.await(ctx, wait)
+	switch {
+	case err == nil:
+		e.mu.Lock()
+		then()
+		e.mu.Unlock()
+	case ctx.Err() != nil:
+		e.mu.Lock()
+		if !e.closed {
+			e.wg.Go(func() {
+				if wait(e.ctx) == nil {
+					e.mu.Lock()
+					then()
+					e.mu.Unlock()
+				}
+			})
+		}
+		e.mu.Unlock()
+	}
+	return err
+}
+
 // lockQueue takes e.mu and returns the queue named name, checking that
 // the engine accepts changes (write) or at least calls. On error e.mu is
 // released.
@@ -279,6 +315,20 @@ type memBody struct {
 	typ     byte
 	payload []byte
 }
+
+// before reports whether a starts before b in the log.
+func (a pos) before(b pos) bool { return a.seg < b.seg || a.seg == b.seg && a.off < b.off }
+
+// ackThrough records that the record at p and everything before it are
+// durable; the caller holds e.mu.
+func (e *Engine) ackThrough(p pos) {
+	if next := (pos{seg: p.seg, off: p.off + 1}); e.acked.before(next) {
+		e.acked = next
+	}
+}
+
+// deliverable reports whether m may be delivered: its record is durable.
+func (e *Engine) deliverable(m *message) bool { return e.j == nil || m.pos.before(e.acked) }
 
 // segUse counts the live messages and bytes of each log segment, so that
 // segments nothing references can be deleted and sparse ones compacted.

@@ -160,7 +160,8 @@ func openDir(cfg fileConfig, opts driver.Options) (*fileConn, error) {
 		return nil, err
 	}
 	c.onTick = c.maintain
-	c.markDurable()
+	end := c.l.EndPos()
+	c.markDurable(pos{seg: end.Segment, off: end.Offset})
 	c.start()
 	return c, nil
 }

@@ -196,7 +196,18 @@ func (e *Engine) Publish(ctx context.Context, name string, msgs []driver.Message
 	for i, j := range origin {
 		results[i].ID = results[j].ID
 	}
-	if err := e.await(ctx, wait); err != nil {
+	err = e.awaitThen(ctx, wait, func() {
+		// Durable now: the subscriptions' receivers may have them.
+		e.ackThrough(ps[len(ps)-1])
+		for _, i := range stored {
+			for _, tg := range recs[i].Targets {
+				if q := e.byID[tg.QID]; q != nil {
+					q.wake()
+				}
+			}
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, fd := range feeds {

@@ -205,18 +205,21 @@ func (q *queue) advance(now int64, gone func(*message)) {
 	q.dedup.expire(now)
 }
 
-// receivable returns up to max messages that may be delivered now, in
-// delivery order, without changing anything.
-func (q *queue) receivable(max int) []*message {
+// receivable returns up to max visible messages that ok allows (durable
+// ones), in delivery order, without changing anything. A FIFO group stops
+// at its first message that ok refuses, so order holds.
+func (q *queue) receivable(max int, ok func(*message) bool) []*message {
 	var out []*message
 	if !q.fifo() {
 		for m := q.ready.head; m != nil && len(out) < max; m = m.qlink.next {
-			out = append(out, m)
+			if ok(m) {
+				out = append(out, m)
+			}
 		}
 		return out
 	}
 	for g := q.readyGroups.head; g != nil && len(out) < max; g = g.rlink.next {
-		for m := g.msgs.head; m != nil && m.state == stateVisible && len(out) < max; m = m.qlink.next {
+		for m := g.msgs.head; m != nil && m.state == stateVisible && len(out) < max && ok(m); m = m.qlink.next {
 			out = append(out, m)
 		}
 	}

@@ -89,7 +89,7 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 	if err := e.deadLetter(q, max, t); err != nil {
 		return nil, err
 	}
-	deliver := q.receivable(max)
+	deliver := q.receivable(max, e.deliverable)
 	if len(deliver) == 0 {
 		return nil, nil
 	}
@@ -141,7 +141,7 @@ func (e *Engine) deadLetter(q *queue, max int, t int64) error {
 	for {
 		var moves []*moveRecord
 		var payloads [][]byte
-		for _, m := range q.receivable(max) {
+		for _, m := range q.receivable(max, e.deliverable) {
 			if int(m.receives) >= q.attrs.MaxReceives {
 				mv := &moveRecord{From: q.qid, To: dlq.qid, Seq: m.seq, At: t, Source: q.name}
 				moves = append(moves, mv)

@@ -134,7 +134,12 @@ func (e *Engine) Send(ctx context.Context, name string, msgs []driver.Message) (
 	for i, j := range origin {
 		results[i].ID = results[j].ID
 	}
-	if err := e.await(ctx, wait); err != nil {
+	err = e.awaitThen(ctx, wait, func() {
+		// Durable now: receivers may have them.
+		e.ackThrough(ps[len(ps)-1])
+		q.wake()
+	})
+	if err != nil {
 		return nil, err
 	}
 	return results, nil

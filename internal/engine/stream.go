@@ -91,11 +91,12 @@ func (p *partition) findTime(ts int64) int {
 	return sort.Search(len(l), func(i int) bool { return l[i].ts >= ts })
 }
 
-// markDurable makes every record durable as far as readers are
-// concerned: after recovery, whose records are all on disk.
-func (e *Engine) markDurable() {
+// markDurable makes every record before end durable as far as readers
+// are concerned: after recovery, whose records are all on disk.
+func (e *Engine) markDurable(end pos) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.acked = end
 	for _, s := range e.streams {
 		for _, p := range s.parts {
 			p.durable = p.end
@@ -364,13 +365,9 @@ func (e *Engine) Append(ctx context.Context, name string, recs []driver.Record) 
 		e.applyAppend(&arecs[i], p, out[k])
 	}
 	e.mu.Unlock()
-	if err := e.await(ctx, wait); err != nil {
-		return nil, err
-	}
-	if wait != nil {
+	err = e.awaitThen(ctx, wait, func() {
 		// The log syncs in order: these records and all before them are
 		// durable now.
-		e.mu.Lock()
 		for part, end := range ends {
 			if part < len(s.parts) {
 				p := s.parts[part]
@@ -378,7 +375,9 @@ func (e *Engine) Append(ctx context.Context, name string, recs []driver.Record) 
 			}
 		}
 		s.wake()
-		e.mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
 	}
 	return results, nil
 }
