@@ -183,17 +183,30 @@ func newBenchTopicCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "topic",
-		Short: "Compare topic fan-out with NATS JetStream",
-		Long: `Publish --n messages from --publishers to a topic with --subscribers durable
-subscriptions whose filter policies all match, then drain every subscription
-concurrently (receive and ack in batches of --batch), on courier's file://
-engine and on NATS JetStream (one stream, one durable consumer per subscriber).
+		Short: "Compare topic fan-out to filtered durable subscriptions with NATS JetStream",
+		Long: `Run the same fan-out workload against courier's embedded engine (file://,
+sync=always: every acknowledged publish is fdatasync'd) and NATS JetStream
+(jetstream: its default mode, fsync every 2 minutes; jetstream-sync: on every
+write).
 
-For courier the same sends also go to one queue first: the topic's publish
-rate is compared with that single-queue rate, and courier's deliveries with
-JetStream's.`,
+Phases, for each system in turn:
+  publish  --n messages of --size bytes with --producers publishes in flight, each
+           waiting for the durable acknowledgement, to a topic with --subscribers
+           durable subscriptions whose filter policies all match every message
+           (JetStream: one stream with --subscribers durable pull consumers whose
+           filter subject matches every message). For courier the same sends go
+           first to a single queue on a fresh engine: the reference rate.
+  deliver  every subscription drained at once, receiving batches of up to --batch
+           and acking them; every subscription must get every message exactly once
+  latency  --latency-n publishes from one producer at --rate msgs/s: p50 and p99
+
+Prints a table with courier's ratios (topic publish to single-queue send, target
+>= 0.5; deliveries to JetStream's, target >= 1.5), or with --json one JSON object
+per system and line. Progress is shown when standard output is a terminal.`,
 		Example: `  courier bench topic
-  courier bench topic --publishers 64 --n 50000`,
+  courier bench topic --producers 64
+  courier bench topic --n 50000 --subscribers 20 --peers courier,jetstream,jetstream-sync
+  courier bench topic --json | jq .deliveries_per_sec`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -205,10 +218,12 @@ JetStream's.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&cfg.N, "n", 20000, "messages to publish")
-	f.IntVar(&cfg.Size, "size", 1024, "message body size in bytes")
-	f.IntVar(&cfg.Publishers, "publishers", 1, "concurrent publishers")
-	f.IntVar(&cfg.Subscribers, "subscribers", 10, "durable subscriptions (1..100)")
-	f.IntVar(&cfg.Batch, "batch", 100, "most messages per receive and ack")
+	f.IntVar(&cfg.Size, "size", 1024, "message body size in bytes (8..1000000)")
+	f.IntVar(&cfg.Producers, "producers", 1, "publishes in flight (also for the single-queue reference); the target workload has one publisher")
+	f.IntVar(&cfg.Subscribers, "subscribers", 10, "durable subscriptions, each receiving every message (1..100)")
+	f.IntVar(&cfg.Batch, "batch", 100, "most messages per receive and per ack")
+	f.IntVar(&cfg.Rate, "rate", 1000, "publish rate of the latency run in msgs/s")
+	f.IntVar(&cfg.LatencyN, "latency-n", 2000, "publishes in the latency run (negative: skip it)")
 	f.StringVar(&peers, "peers", "courier,jetstream", "systems to run, comma-separated: courier, jetstream, jetstream-sync")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per system and line")
 	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")

@@ -4,7 +4,7 @@
 //	courier queue create|list|stats|delete|purge|send|receive|ack|nack|extend|redrive
 //	courier topic create|list|info|delete|publish|subscribe|subscriptions|unsubscribe|confirm|receive|ack|tail
 //	courier stream create|list|describe|delete|append|read|tail|groups|reset-offsets
-//	courier bench queue                 benchmark courier beside NATS JetStream
+//	courier bench queue|topic|stream    benchmark courier beside NATS JetStream
 //	courier version
 //
 // Client commands talk to --server (env COURIER_SERVER, default

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +21,7 @@ import (
 )
 
 func newQueueReceiveCmd(e *env) *cobra.Command {
-	var (
-		max              int
-		wait, visibility time.Duration
-		ack, asJSON      bool
-	)
+	var rf receiveFlags
 	cmd := &cobra.Command{
 		Use:   "receive NAME",
 		Short: "Receive messages (JSON lines when piped or with --json)",
@@ -45,71 +42,100 @@ a body that is not UTF-8). Receiving nothing prints nothing there.`,
   courier queue receive orders --max 100 --ack | jq -r .body`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if max < 1 || max > driver.MaxBatch {
-				return usageError{fmt.Errorf("--max: %d is out of range; accepted is 1 to %d", max, driver.MaxBatch)}
-			}
-			if err := checkDuration("wait", wait, 0, driver.MaxReceiveWait); err != nil {
+			opts, err := rf.options(cmd)
+			if err != nil {
 				return err
-			}
-			if err := checkDuration("visibility", visibility, 0, driver.MaxVisibilityTimeout); err != nil {
-				return err
-			}
-			opts := []courier.ReceiveOption{courier.Max(max)}
-			if cmd.Flags().Changed("wait") {
-				opts = append(opts, courier.Wait(wait))
-			}
-			if cmd.Flags().Changed("visibility") {
-				if visibility == 0 {
-					return usageError{errors.New("--visibility: 0s would be the queue's visibility timeout; leave the flag out for that, or give a positive duration")}
-				}
-				opts = append(opts, courier.Visibility(visibility))
 			}
 			return e.withQueue(cmd.Context(), args[0], func(q *courier.Queue) error {
 				ds, err := q.Receive(cmd.Context(), opts...)
 				if err != nil {
 					return err
 				}
-				out := bufio.NewWriter(e.stdout)
-				asJSON := e.jsonOutput(asJSON)
-				if asJSON {
-					enc := jsonEncoder(out)
-					for _, d := range ds {
-						if err := enc.Encode(httpapi.DeliveryJSON(d.Delivery)); err != nil {
-							return err
-						}
-					}
-				} else {
-					printDeliveries(out, ds, time.Now())
-				}
-				// Print before acking: a message that could not be shown
-				// must come back.
-				if err := out.Flush(); err != nil {
-					return err
-				}
-				if !ack || len(ds) == 0 {
-					return nil
-				}
-				receipts := make([]string, len(ds))
-				for i, d := range ds {
-					receipts[i] = d.Receipt
-				}
-				if err := q.Ack(cmd.Context(), receipts...); err != nil {
-					return err
-				}
-				if asJSON {
-					return nil
-				}
-				return e.confirm("acked %d messages\n", len(ds))
+				return e.showReceived(cmd.Context(), ds, rf, q.Ack)
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.IntVar(&max, "max", 1, fmt.Sprintf("most messages to receive (1..%d)", driver.MaxBatch))
-	f.DurationVar(&wait, "wait", 0, fmt.Sprintf("how long to wait for a message (0..%v; default: the queue's receive wait)", driver.MaxReceiveWait))
-	f.DurationVar(&visibility, "visibility", 0, fmt.Sprintf("how long these messages stay invisible (up to %v; default: the queue's)", driver.MaxVisibilityTimeout))
-	f.BoolVar(&ack, "ack", false, "acknowledge (delete) the messages once printed")
-	f.BoolVar(&asJSON, "json", false, "print JSON lines (the default when stdout is not a terminal)")
+	rf.add(cmd)
 	return cmd
+}
+
+// receiveFlags are the flags of the receive commands: of queues and of
+// durable subscriptions, which read their own queue.
+type receiveFlags struct {
+	max              int
+	wait, visibility time.Duration
+	ack, asJSON      bool
+}
+
+// add registers the flags on cmd.
+func (rf *receiveFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.IntVar(&rf.max, "max", 1, fmt.Sprintf("most messages to receive (1..%d)", driver.MaxBatch))
+	f.DurationVar(&rf.wait, "wait", 0, fmt.Sprintf("how long to wait for a message (0..%v; default: the queue's receive wait)", driver.MaxReceiveWait))
+	f.DurationVar(&rf.visibility, "visibility", 0, fmt.Sprintf("how long these messages stay invisible (up to %v; default: the queue's)", driver.MaxVisibilityTimeout))
+	f.BoolVar(&rf.ack, "ack", false, "acknowledge (delete) the messages once printed")
+	f.BoolVar(&rf.asJSON, "json", false, "print JSON lines (the default when stdout is not a terminal)")
+}
+
+// options checks the flags of cmd and returns the receive options they ask
+// for.
+func (rf *receiveFlags) options(cmd *cobra.Command) ([]courier.ReceiveOption, error) {
+	if rf.max < 1 || rf.max > driver.MaxBatch {
+		return nil, usageError{fmt.Errorf("--max: %d is out of range; accepted is 1 to %d", rf.max, driver.MaxBatch)}
+	}
+	if err := checkDuration("wait", rf.wait, 0, driver.MaxReceiveWait); err != nil {
+		return nil, err
+	}
+	if err := checkDuration("visibility", rf.visibility, 0, driver.MaxVisibilityTimeout); err != nil {
+		return nil, err
+	}
+	opts := []courier.ReceiveOption{courier.Max(rf.max)}
+	if cmd.Flags().Changed("wait") {
+		opts = append(opts, courier.Wait(rf.wait))
+	}
+	if cmd.Flags().Changed("visibility") {
+		if rf.visibility == 0 {
+			return nil, usageError{errors.New("--visibility: 0s would be the queue's visibility timeout; leave the flag out for that, or give a positive duration")}
+		}
+		opts = append(opts, courier.Visibility(rf.visibility))
+	}
+	return opts, nil
+}
+
+// showReceived prints received messages (JSON lines with --json or when
+// stdout is not a terminal) and then, with --ack, acknowledges them with
+// ack. Printing comes first: a message that could not be shown must come
+// back.
+func (e *env) showReceived(ctx context.Context, ds []*courier.Delivery, rf receiveFlags, ack func(context.Context, ...string) error) error {
+	out := bufio.NewWriter(e.stdout)
+	asJSON := e.jsonOutput(rf.asJSON)
+	if asJSON {
+		enc := jsonEncoder(out)
+		for _, d := range ds {
+			if err := enc.Encode(httpapi.DeliveryJSON(d.Delivery)); err != nil {
+				return err
+			}
+		}
+	} else {
+		printDeliveries(out, ds, time.Now())
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if !rf.ack || len(ds) == 0 {
+		return nil
+	}
+	receipts := make([]string, len(ds))
+	for i, d := range ds {
+		receipts[i] = d.Receipt
+	}
+	if err := ack(ctx, receipts...); err != nil {
+		return err
+	}
+	if asJSON {
+		return nil
+	}
+	return e.confirm("acked %d messages\n", len(ds))
 }
 
 // printDeliveries shows deliveries for people; now dates their age.

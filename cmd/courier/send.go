@@ -29,11 +29,8 @@ const maxLineErrors = 10
 
 func newQueueSendCmd(e *env) *cobra.Command {
 	var (
-		headers        []string
-		group, dedupID string
-		delay          time.Duration
-		lines          bool
-		batch          int
+		mf    messageFlags
+		delay time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "send NAME [BODY]",
@@ -57,57 +54,89 @@ on stderr while the IDs go elsewhere.`,
 			if err := checkQueueName("", args[0]); err != nil {
 				return err
 			}
-			h, err := parseHeaders(headers)
+			m, err := mf.message(e, cmd, args, courier.Message{Delay: delay})
 			if err != nil {
 				return err
 			}
-			proto := courier.Message{Headers: h, Group: group, DedupID: dedupID, Delay: delay}
-			if err := driver.ValidateMessage("message", &proto); err != nil {
-				return flagError(err, sendFlags)
-			}
-			if lines {
-				switch {
-				case len(args) == 2:
-					return usageError{errors.New("--lines reads the messages from standard input; give no BODY")}
-				case dedupID != "":
-					return usageError{errors.New("--dedup-id would make every line after the first a duplicate; leave it out with --lines")}
-				case batch < 1 || batch > driver.MaxBatch:
-					return usageError{fmt.Errorf("--batch: %d is out of range; accepted is 1 to %d", batch, driver.MaxBatch)}
-				}
-				return e.withQueue(cmd.Context(), args[0], func(q *courier.Queue) error {
-					return e.sendLines(cmd.Context(), q, proto, batch)
-				})
-			}
-			if cmd.Flags().Changed("batch") {
-				return usageError{errors.New("--batch goes with --lines")}
-			}
-			m := proto
-			if len(args) == 2 {
-				m.Body = []byte(args[1])
-			} else if m.Body, err = e.readBody(); err != nil {
-				return err
-			}
-			if err := driver.ValidateMessage("message", &m); err != nil {
-				return usageError{errors.New(messageError(err))}
-			}
 			return e.withQueue(cmd.Context(), args[0], func(q *courier.Queue) error {
-				id, err := q.Send(cmd.Context(), m)
-				if err != nil {
-					return err
+				if mf.lines {
+					return e.sendLines(cmd.Context(), q.Name(), q.SendBatch, m, mf.batch)
 				}
-				_, err = fmt.Fprintln(e.stdout, id)
-				return err
+				return e.printID(q.Send(cmd.Context(), m))
 			})
 		},
 	}
-	f := cmd.Flags()
-	f.StringArrayVar(&headers, "header", nil, "header KEY=VALUE (repeatable)")
-	f.StringVar(&group, "group", "", "message group (required on FIFO queues)")
-	f.StringVar(&dedupID, "dedup-id", "", "deduplication ID: a repeat within 5 minutes is not stored again and gets the first one's ID")
-	f.DurationVar(&delay, "delay", 0, fmt.Sprintf("delivery delay (0..%v; default: the queue's)", driver.MaxDeliveryDelay))
-	f.BoolVar(&lines, "lines", false, "send every line of standard input as one message")
-	f.IntVar(&batch, "batch", 100, fmt.Sprintf("messages per request with --lines (1..%d)", driver.MaxBatch))
+	mf.add(cmd, "queues")
+	cmd.Flags().DurationVar(&delay, "delay", 0, fmt.Sprintf("delivery delay (0..%v; default: the queue's)", driver.MaxDeliveryDelay))
 	return cmd
+}
+
+// messageFlags are the flags of the commands that send messages: queue
+// send and topic publish.
+type messageFlags struct {
+	headers        []string
+	group, dedupID string
+	lines          bool
+	batch          int
+}
+
+// add registers the flags on cmd; where names what --group is required on.
+func (mf *messageFlags) add(cmd *cobra.Command, where string) {
+	f := cmd.Flags()
+	f.StringArrayVar(&mf.headers, "header", nil, "header KEY=VALUE (repeatable)")
+	f.StringVar(&mf.group, "group", "", "message group (required on FIFO "+where+")")
+	f.StringVar(&mf.dedupID, "dedup-id", "", "deduplication ID: a repeat within 5 minutes is not stored again and gets the first one's ID")
+	f.BoolVar(&mf.lines, "lines", false, "send every line of standard input as one message")
+	f.IntVar(&mf.batch, "batch", 100, fmt.Sprintf("messages per request with --lines (1..%d)", driver.MaxBatch))
+}
+
+// message checks the flags of cmd and its arguments NAME [BODY], and
+// returns the message to send: proto (with what the command's own flags
+// set) with the headers, group and dedup ID of the flags, and without
+// --lines the body of BODY or of e's standard input. With --lines it has
+// no body: each line of standard input is one.
+func (mf *messageFlags) message(e *env, cmd *cobra.Command, args []string, proto courier.Message) (courier.Message, error) {
+	h, err := parseHeaders(mf.headers)
+	if err != nil {
+		return proto, err
+	}
+	proto.Headers, proto.Group, proto.DedupID = h, mf.group, mf.dedupID
+	if err := driver.ValidateMessage("message", &proto); err != nil {
+		return proto, flagError(err, sendFlags)
+	}
+	if mf.lines {
+		switch {
+		case len(args) == 2:
+			return proto, usageError{errors.New("--lines reads the messages from standard input; give no BODY")}
+		case mf.dedupID != "":
+			return proto, usageError{errors.New("--dedup-id would make every line after the first a duplicate; leave it out with --lines")}
+		case mf.batch < 1 || mf.batch > driver.MaxBatch:
+			return proto, usageError{fmt.Errorf("--batch: %d is out of range; accepted is 1 to %d", mf.batch, driver.MaxBatch)}
+		}
+		return proto, nil
+	}
+	if cmd.Flags().Changed("batch") {
+		return proto, usageError{errors.New("--batch goes with --lines")}
+	}
+	m := proto
+	if len(args) == 2 {
+		m.Body = []byte(args[1])
+	} else if m.Body, err = e.readBody(); err != nil {
+		return m, err
+	}
+	if err := driver.ValidateMessage("message", &m); err != nil {
+		return m, usageError{errors.New(messageError(err))}
+	}
+	return m, nil
+}
+
+// printID prints the ID of a message that was sent, or returns err.
+func (e *env) printID(id string, err error) error {
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, id)
+	return err
 }
 
 // parseHeaders reads --header KEY=VALUE flags.
@@ -147,11 +176,15 @@ func (e *env) readBody() ([]byte, error) {
 	return body, nil
 }
 
+// sendBatch stores a batch of messages: Queue.SendBatch or
+// Topic.PublishBatch.
+type sendBatch func(context.Context, []courier.Message) ([]courier.SendResult, error)
+
 // lineSender sends lines as messages in batches and prints the ID of each
 // acknowledged one.
 type lineSender struct {
 	e       *env
-	q       *courier.Queue
+	send    sendBatch
 	out     *bufio.Writer
 	bar     *progressbar.ProgressBar // nil when not on a terminal
 	pending []courier.Message
@@ -166,13 +199,14 @@ type lineSender struct {
 // validation here or by the server) is reported on stderr with its number
 // and skipped, and the command fails at the end; a batch that fails as a
 // whole (the server is gone) stops it at once. Every line before the
-// reported one was sent and its ID printed.
-func (e *env) sendLines(ctx context.Context, q *courier.Queue, proto courier.Message, batch int) error {
-	s := &lineSender{e: e, q: q, out: bufio.NewWriter(e.stdout), pending: make([]courier.Message, 0, batch)}
+// reported one was sent and its ID printed. to names the queue or topic
+// that send stores into.
+func (e *env) sendLines(ctx context.Context, to string, send sendBatch, proto courier.Message, batch int) error {
+	s := &lineSender{e: e, send: send, out: bufio.NewWriter(e.stdout), pending: make([]courier.Message, 0, batch)}
 	if e.stderrTTY && !e.stdoutTTY {
 		s.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(e.stderr),
-			progressbar.OptionSetDescription("sending to "+q.Name()),
+			progressbar.OptionSetDescription("sending to "+to),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("msg"),
@@ -188,7 +222,7 @@ func (e *env) sendLines(ctx context.Context, q *courier.Queue, proto courier.Mes
 	}
 	if s.bar != nil {
 		s.bar.Finish()
-		fmt.Fprintf(e.stderr, "courier: sent %d of %d lines to %s in %v\n", s.sent, s.lines, q.Name(), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.stderr, "courier: sent %d of %d lines to %s in %v\n", s.sent, s.lines, to, time.Since(start).Round(time.Millisecond))
 	}
 	if err == nil && s.failed > 0 {
 		err = fmt.Errorf("%d of %d lines were not sent", s.failed, s.lines)
@@ -237,7 +271,7 @@ func (s *lineSender) flush(ctx context.Context) error {
 	if len(s.pending) == 0 {
 		return nil
 	}
-	res, err := s.q.SendBatch(ctx, s.pending)
+	res, err := s.send(ctx, s.pending)
 	if err != nil {
 		return fmt.Errorf("lines %d-%d: %w", s.first, s.first+len(s.pending)-1, err)
 	}
