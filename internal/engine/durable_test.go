@@ -43,6 +43,16 @@ func (g *gatedFS) release() {
 	g.mu.Unlock()
 }
 
+// open releases the gate if it is closed.
+func (g *gatedFS) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gate != nil {
+		close(g.gate)
+		g.gate = nil
+	}
+}
+
 type gatedFile struct {
 	vfs.File
 	g *gatedFS
@@ -66,6 +76,7 @@ func TestNothingIsDeliveredBeforeItIsDurable(t *testing.T) {
 	g := &gatedFS{FS: vfs.NewStrictMem(), entered: make(chan struct{}, 16)}
 	c := openTestDir(t, g, 1<<20)
 	defer c.Close()
+	defer g.open() // a failing test must not leave a sync waiting: Close would hang
 	ctx := context.Background()
 	must(c.CreateQueue(ctx, "q", driver.DefaultQueueAttributes()))(t)
 	must(c.CreateStream(ctx, "s", driver.DefaultStreamAttributes()))(t)
