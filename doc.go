@@ -1,6 +1,8 @@
-// Package courier is one Go API for the ways services talk asynchronously,
-// starting with SQS-style queues: visibility timeouts, retries and
-// dead-letter queues, FIFO groups and dedup.
+// Package courier is one Go API for the ways services talk asynchronously:
+// SQS-style queues (visibility timeouts, retries and dead-letter queues,
+// FIFO groups, dedup), SNS-style topics (fan-out to queue, durable, HTTP and
+// ephemeral subscriptions with filter policies) and Kafka/Kinesis-style
+// streams (partitions, offsets, consumer groups, replay, retention).
 //
 // Open a broker by URL, like database/sql opens a database:
 //
@@ -9,7 +11,8 @@
 //
 // The same code runs on every backend; a backend is a driver (package driver)
 // registered for a URL scheme. On file:// with the default sync mode an
-// acknowledged Send is fsync'd: it survives kill -9 and power loss.
+// acknowledged Send, Publish or Append is fsync'd: it survives kill -9 and
+// power loss, and no receiver sees it before then.
 //
 // Delivery is at least once: a message is delivered again when its
 // visibility timeout passes without an Ack. Exactly-once effects come from

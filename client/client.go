@@ -29,8 +29,8 @@ func init() {
 // maxResponseBytes bounds a response body the client reads.
 const maxResponseBytes = 256 << 20
 
-// Conn is a connection to a courier server. It implements driver.Conn and
-// driver.Queues.
+// Conn is a connection to a courier server. It implements driver.Conn,
+// driver.Queues, driver.Topics and driver.Streams.
 type Conn struct {
 	base string // scheme://host[:port][/prefix], no trailing slash
 	hc   *http.Client

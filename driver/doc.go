@@ -6,6 +6,7 @@
 // validates input once and then calls a driver, the way database/sql sits over
 // database/sql/driver. A backend registers an OpenFunc for its URL scheme
 // (mem, file, http, nats, ...) with Register, declares what it can do in
-// Capabilities, and implements the pattern interfaces it supports (Queues).
+// Capabilities, and implements the pattern interfaces it supports (Queues, Topics,
+// Streams).
 // The conformance package holds the test suite that every driver must pass.
 package driver

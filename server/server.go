@@ -1,5 +1,6 @@
 // Package server serves the courier API over HTTP: REST/JSON under /v1/
-// (queues), /healthz and /readyz. Handlers only translate: every rule lives
+// (queues, topics with a streaming tail, streams with consumer groups),
+// /healthz and /readyz. Handlers only translate: every rule lives
 // in package courier and the backend, and every error goes through the one
 // table of package internal/httpapi. docs/http-api.md documents the API.
 package server

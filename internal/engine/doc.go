@@ -1,4 +1,5 @@
-// Package engine implements courier's embedded engine: queue state machines
-// over the segmented log of package internal/log, registered as the mem://
-// and file:// drivers.
+// Package engine implements courier's embedded engine: the state machines of
+// queues, topics (fan-out, filter policies, HTTP push, tails) and streams
+// (partitions, consumer groups, retention) over the segmented log of package
+// internal/wal, registered as the mem:// and file:// drivers.
 package engine
