@@ -450,6 +450,21 @@ var streamCases = []testCase{
 			t.Fatalf("after the delete grace period = %v", got)
 		}
 	}},
+	{name: "RestartKeepsWhereALatestGroupStarted", run: func(t *testing.T, s *suite, b *courier.Broker) {
+		needStreams(t, b)
+		need(t, b, "Persistent", b.Capabilities().Persistent)
+		st := createStream(t, b, "s")
+		must(st.Append(ctx(t), courier.Record{Value: []byte("before")}))(t)
+		must(st.Group("g").Join(ctx(t), "m", courier.StartFromLatest()))(t)
+		must(st.Append(ctx(t), courier.Record{Value: []byte("after")}))(t)
+		// Nothing was polled or committed before the restart.
+		b = restart(t, s, b)
+		c := must(b.Stream("s").Group("g").Join(ctx(t), "m"))(t)
+		if got := values(must(c.Poll(ctx(t), 10, 0))(t)); !slices.Equal(got, []string{"after"}) {
+			t.Fatalf("after a restart the latest group got %v; want the record appended after it started", got)
+		}
+		check(t, c.Close(ctx(t)))
+	}},
 	{name: "RestartKeepsRecordsOffsetsAndCommits", run: func(t *testing.T, s *suite, b *courier.Broker) {
 		needStreams(t, b)
 		need(t, b, "Persistent", b.Capabilities().Persistent)

@@ -60,8 +60,6 @@ func (g *cgroup) info(s *stream, now int64) driver.GroupInfo {
 		c, ok := g.committed[i]
 		if ok {
 			info.Committed[i] = c
-		} else if g.startFrom == driver.FromLatest {
-			c = p.end
 		} else {
 			c = p.first()
 		}
@@ -199,11 +197,10 @@ func (g *cgroup) position(s *stream, m *member, p int) int64 {
 	part := s.parts[p]
 	off, ok := m.positions[p]
 	if !ok {
+		// A group that starts from latest committed the partitions' ends
+		// when it was created; partitions added later start empty.
 		if c, ok := g.committed[p]; ok {
 			off = c
-		} else if g.startFrom == driver.FromLatest {
-			off = part.end
-			g.committed[p] = off // pin "latest" so later records are not skipped
 		} else {
 			off = part.first()
 		}
@@ -280,6 +277,14 @@ func (e *Engine) JoinGroup(ctx context.Context, stream, group, name string, req 
 	var wait func(context.Context) error
 	if g == nil {
 		rec := &groupRecord{SID: s.sid, Group: group, StartFrom: req.StartFrom}
+		if req.StartFrom == driver.FromLatest {
+			// Durably: a restart must not move "latest" past records
+			// appended after the group was created.
+			rec.Offsets = make(map[int]int64, len(s.parts))
+			for i, p := range s.parts {
+				rec.Offsets[i] = p.end
+			}
+		}
 		if _, wait, err = e.log(recGroup, encodeRecord(rec)); err != nil {
 			e.mu.Unlock()
 			return driver.Assignment{}, err
