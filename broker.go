@@ -23,6 +23,7 @@ type Broker struct {
 	queues  driver.Queues
 	topics  driver.Topics
 	streams driver.Streams
+	buses   driver.Buses
 	url     string
 	closed  atomic.Bool
 }
@@ -83,6 +84,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	}
 	if s, ok := conn.(driver.Streams); ok && conn.Capabilities().Streams {
 		b.streams = s
+	}
+	if bd, ok := conn.(driver.Buses); ok && conn.Capabilities().Buses {
+		b.buses = bd
 	}
 	return b, nil
 }

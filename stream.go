@@ -551,3 +551,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, StreamR
 	}
 	return nil
 }
+
+// PartitionForKey is the partition that records with key go to in a
+// stream of n partitions.
+func PartitionForKey(key []byte, n int) int { return driver.PartitionForKey(key, n) }

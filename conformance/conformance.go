@@ -56,6 +56,7 @@ func Run(t *testing.T, open OpenFunc, f Features) {
 	cases = append(cases, topicCases...)
 	cases = append(cases, pushCases...)
 	cases = append(cases, streamCases...)
+	cases = append(cases, busCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.fakeOnly && !f.Synctest {

@@ -20,6 +20,7 @@ type Capabilities struct {
 	Topics     bool // implements Topics: fan-out, filter policies, durable, queue and ephemeral subscriptions
 	Push       bool // HTTP push subscriptions
 	Streams    bool // implements Streams: partitions, offsets, consumer groups, retention
+	Buses      bool // implements Buses: rules, targets, transformers, schedules, archives, replays
 }
 
 // DedupWindow is how long a dedup ID (or a content hash, for content-based

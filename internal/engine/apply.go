@@ -65,6 +65,22 @@ func (e *Engine) apply(typ byte, r record, p pos, payload []byte) error {
 		}
 	case *groupRecord:
 		e.applyGroup(rec)
+	case *busRecord:
+		e.applyCreateBus(rec)
+	case *bidRecord:
+		e.applyDeleteBus(rec)
+	case *ruleRecord:
+		e.applyPutRule(rec)
+	case *busItemRecord:
+		if typ == recDeleteRule {
+			e.applyDeleteRule(rec)
+		} else {
+			e.applyDeleteArchive(rec)
+		}
+	case *archiveRecord:
+		e.applyCreateArchive(rec)
+	case *replayRecord:
+		e.applyReplay(rec)
 	default:
 		return fmt.Errorf("record type %d has no state change", typ)
 	}

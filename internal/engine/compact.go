@@ -242,11 +242,8 @@ func (c *fileConn) relocated(typ byte, payload []byte, seq uint64) *sendRecord {
 		if !ok {
 			return nil
 		}
-		body := r.Body
-		if !tg.Raw {
-			body = envelope(r, c.messageID(r.Seq))
-		}
-		return &sendRecord{Seq: seq, FIFOSeq: tg.FIFOSeq, SentAt: r.PublishedAt, VisibleAt: r.PublishedAt, Group: r.Group, DedupID: r.DedupID, Headers: r.Headers, Body: body}
+		body, headers := r.rendered(tg, c.messageID(r.Seq))
+		return &sendRecord{Seq: seq, FIFOSeq: tg.FIFOSeq, SentAt: r.PublishedAt, VisibleAt: r.PublishedAt, Group: r.Group, DedupID: r.DedupID, Headers: headers, Body: body}
 	}
 	return nil
 }

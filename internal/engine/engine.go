@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +57,14 @@ type Engine struct {
 	streams   map[string]*stream
 	// streamByID finds streams by incarnation, as records name them.
 	streamByID map[uint64]*stream
+	nextBID    uint64
+	buses      map[string]*bus
+	// busByID finds buses by incarnation, as records name them.
+	busByID map[uint64]*bus
+	replays map[string]*replay
+	// started is set once the engine runs (after recovery): rules'
+	// dispatchers and schedules and replays start only then.
+	started bool
 	// ctx ends when the engine stops; HTTP pushers run under it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -94,6 +103,10 @@ func newEngine(j journal, logger *slog.Logger) *Engine {
 		nextSID:    1,
 		streams:    make(map[string]*stream),
 		streamByID: make(map[uint64]*stream),
+		nextBID:    1,
+		buses:      make(map[string]*bus),
+		busByID:    make(map[uint64]*bus),
+		replays:    make(map[string]*replay),
 		logger:     logger,
 		done:       make(chan struct{}),
 	}
@@ -111,12 +124,22 @@ func newEngine(j journal, logger *slog.Logger) *Engine {
 // on queues nobody reads.
 func (e *Engine) start() {
 	e.mu.Lock()
+	e.started = true
 	for _, t := range e.topics {
 		for _, s := range t.subs {
 			if s.spec.Kind == driver.KindHTTP {
 				e.startPusher(s, "")
 			}
 		}
+	}
+	e.ensureDefaultBus()
+	for _, b := range e.buses {
+		for _, r := range b.rules {
+			e.startRule(r)
+		}
+	}
+	for _, rp := range e.replays {
+		e.startReplay(rp)
 	}
 	e.mu.Unlock()
 	e.wg.Go(func() {
@@ -147,7 +170,7 @@ func (e *Engine) start() {
 func (e *Engine) Capabilities() driver.Capabilities {
 	return driver.Capabilities{
 		Queues: true, FIFO: true, Dedup: true, Delay: true, DeadLetter: true,
-		Redrive: true, LongPoll: true, Persistent: e.j != nil, Topics: true, Push: true, Streams: true,
+		Redrive: true, LongPoll: true, Persistent: e.j != nil, Topics: true, Push: true, Streams: true, Buses: true,
 	}
 }
 
@@ -429,7 +452,9 @@ func (e *Engine) ListQueues(ctx context.Context) ([]string, error) {
 	}
 	names := make([]string, 0, len(e.queues))
 	for n, q := range e.queues {
-		if q.owner == nil { // subscriptions' queues are listed with their topics
+		// Subscriptions' queues are listed with their topics, targets'
+		// delivery queues with their rules.
+		if q.owner == nil && !strings.Contains(n, "/") {
 			names = append(names, n)
 		}
 	}

@@ -200,11 +200,8 @@ func (e *Engine) render(pd *pending) error {
 		if !ok {
 			return fmt.Errorf("publish record has no target for message %d", pd.seq)
 		}
-		pd.d.Headers, pd.d.Group, pd.d.DedupID = r.Headers, r.Group, r.DedupID
-		pd.d.Body = r.Body
-		if !tg.Raw {
-			pd.d.Body = envelope(r, e.messageID(r.Seq))
-		}
+		pd.d.Body, pd.d.Headers = r.rendered(tg, e.messageID(r.Seq))
+		pd.d.Group, pd.d.DedupID = r.Group, r.DedupID
 	default:
 		return fmt.Errorf("record type %d holds no message", pd.typ)
 	}

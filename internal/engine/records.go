@@ -272,6 +272,18 @@ func newRecord(typ byte) (record, error) {
 		return &appendRecord{}, nil
 	case recGroup:
 		return &groupRecord{}, nil
+	case recCreateBus:
+		return &busRecord{}, nil
+	case recDeleteBus:
+		return &bidRecord{}, nil
+	case recPutRule:
+		return &ruleRecord{}, nil
+	case recDeleteRule, recDeleteArchive:
+		return &busItemRecord{}, nil
+	case recCreateArchive:
+		return &archiveRecord{}, nil
+	case recReplay:
+		return &replayRecord{}, nil
 	}
 	return nil, fmt.Errorf("unknown record type %d", typ)
 }

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,15 @@ func TestRecordsRoundTrip(t *testing.T) {
 		{recAppend, &appendRecord{SID: 4, Partition: 7, Offset: 1 << 40, Timestamp: 99, Key: []byte("k"), Value: []byte("v"), Headers: map[string]string{"a": "b"}}},
 		{recGroup, &groupRecord{SID: 4, Group: "g", StartFrom: driver.FromLatest, Generation: 3, Offsets: map[int]int64{0: 5, 7: 1 << 33}}},
 		{recGroup, &groupRecord{SID: 4, Group: "g", Delete: true}},
+		{recPublish, &publishRecord{Seq: 20, PublishedAt: 21, Topic: "bus", Group: "src", Body: []byte(`{"detail":{}}`), Targets: []publishTarget{
+			{QID: 1, Seq: 21, Raw: true}, {QID: 2, Seq: 22, Raw: true, Body: []byte(`{"t":1}`)}, {QID: 3, Seq: 23, Raw: true, Body: []byte{}, Headers: map[string]string{"courier-dlq-reason": "backlog-full"}},
+		}}},
+		{recCreateBus, &busRecord{BID: 5, Name: "orders", Attrs: driver.BusAttributes{Description: "d"}, At: 7}},
+		{recDeleteBus, &bidRecord{BID: 5}},
+		{recPutRule, &ruleRecord{BID: 5, Name: "r", Spec: []byte(`{"pattern":{"a":["b"]}}`), QIDs: []uint64{7, 8}, Created: 1, At: 2}},
+		{recDeleteRule, &busItemRecord{BID: 5, Name: "r"}},
+		{recCreateArchive, &archiveRecord{BID: 5, Name: "a", Spec: []byte(`{"retention":0}`), SID: 9, At: 3}},
+		{recReplay, &replayRecord{Name: "rp", State: []byte(`{"next":4}`)}},
 	}
 	for _, c := range cases {
 		payload := encodeRecord(c.rec)
@@ -87,3 +98,26 @@ func FuzzDecodeRecord(f *testing.F) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestBuildEnvelope checks that the hand-built envelope is the JSON that
+// encoding/json reads back, whatever the strings hold.
+func TestBuildEnvelope(t *testing.T) {
+	ev := driver.Event{ID: "id-\"1\"", Source: "src\\\n\t\r\x01<>&\u2028é", DetailType: "type",
+		Detail: json.RawMessage(" {\"a\": [1, 2]}\n"), Resources: []string{"r1", "r\"2"}, Account: "acct", Region: "zone"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	id, env := buildEnvelope(&ev, at.UnixNano(), "rp")
+	var got envelopeJSON
+	if err := json.Unmarshal(env, &got); err != nil {
+		t.Fatalf("envelope %s: %v", env, err)
+	}
+	want := envelopeJSON{Version: "0", ID: ev.ID, DetailType: "type", Source: ev.Source, Account: "acct", Time: "2026-01-02T03:04:05Z",
+		Region: "zone", Resources: ev.Resources, Detail: json.RawMessage(`{"a": [1, 2]}`), ReplayName: "rp"}
+	if id != ev.ID || !reflect.DeepEqual(got, want) {
+		t.Fatalf("envelope %s decodes to %+v; want %+v", env, got, want)
+	}
+	ev.ID, ev.Resources = "", nil
+	id, env = buildEnvelope(&ev, at.UnixNano(), "")
+	if len(id) != 36 || !strings.Contains(string(env), `"resources":[]`) || strings.Contains(string(env), "replay-name") {
+		t.Fatalf("generated id %q, envelope %s", id, env)
+	}
+}

@@ -153,7 +153,20 @@ type publishTarget struct {
 	Seq     uint64
 	FIFOSeq uint64
 	Raw     bool
+	// Body, when not nil, is delivered instead of the published body (an
+	// event bus target's transformed input).
+	Body []byte
+	// Headers are added to the published headers for this target only.
+	Headers map[string]string
 }
+
+// Flags of an encoded publishTarget; records written before Body and
+// Headers existed hold 0 or 1 here, which decode the same.
+const (
+	targetRaw     = 1 << 0
+	targetBody    = 1 << 1
+	targetHeaders = 1 << 2
+)
 
 // publishHeaderSize is the fixed-width start of a publishRecord.
 const publishHeaderSize = 24
@@ -182,7 +195,23 @@ func (r *publishRecord) encodeTargets(e *encoder) {
 		e.uint(t.QID)
 		e.uint(t.Seq)
 		e.uint(t.FIFOSeq)
-		e.bool(t.Raw)
+		var flags byte
+		if t.Raw {
+			flags |= targetRaw
+		}
+		if t.Body != nil {
+			flags |= targetBody
+		}
+		if len(t.Headers) > 0 {
+			flags |= targetHeaders
+		}
+		e.byte(flags)
+		if t.Body != nil {
+			e.bytes(t.Body)
+		}
+		if len(t.Headers) > 0 {
+			e.headers(t.Headers)
+		}
 	}
 }
 
@@ -198,8 +227,48 @@ func (r *publishRecord) decode(d *decoder) {
 	r.Body = d.raw()
 	r.Targets = make([]publishTarget, d.count(4))
 	for i := range r.Targets {
-		r.Targets[i] = publishTarget{QID: d.uint(), Seq: d.uint(), FIFOSeq: d.uint(), Raw: d.bool()}
+		t := publishTarget{QID: d.uint(), Seq: d.uint(), FIFOSeq: d.uint()}
+		flags := d.byte()
+		t.Raw = flags&targetRaw != 0
+		if flags&targetBody != 0 {
+			t.Body = d.raw()
+			if t.Body == nil {
+				t.Body = []byte{}
+			}
+		}
+		if flags&targetHeaders != 0 {
+			t.Headers = d.headers()
+		}
+		if flags&^(targetRaw|targetBody|targetHeaders) != 0 {
+			d.fail("publish target flags")
+		}
+		r.Targets[i] = t
 	}
+}
+
+// rendered returns the body and headers that target tg of the message
+// delivers: its own body if it has one, else the published body (raw) or
+// the envelope; the published headers with the target's added.
+func (r *publishRecord) rendered(tg publishTarget, id string) ([]byte, map[string]string) {
+	body := tg.Body
+	switch {
+	case body != nil:
+	case tg.Raw:
+		body = r.Body
+	default:
+		body = envelope(r, id)
+	}
+	headers := r.Headers
+	if len(tg.Headers) > 0 {
+		headers = make(map[string]string, len(r.Headers)+len(tg.Headers))
+		for k, v := range r.Headers {
+			headers[k] = v
+		}
+		for k, v := range tg.Headers {
+			headers[k] = v
+		}
+	}
+	return body, headers
 }
 
 // sizeHint is an upper bound of the encoded size without targets.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -9,7 +10,7 @@ import (
 
 // snapshotVersion is the first byte of every snapshot; bump it when the
 // layout changes.
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 // snapshot encodes the whole index (queues, messages without bodies, dedup
 // IDs); the caller holds e.mu. With the log position it is taken at, it is a
@@ -62,6 +63,7 @@ func (e *Engine) snapshot() []byte {
 	}
 	e.snapshotTopics(&enc)
 	e.snapshotStreams(&enc)
+	e.snapshotBuses(&enc)
 	return enc.b
 }
 
@@ -134,6 +136,9 @@ func (e *Engine) restore(b []byte) error {
 	}
 	if v >= 3 {
 		e.restoreStreams(&d)
+	}
+	if v >= 4 {
+		e.restoreBuses(&d)
 	}
 	if err := d.end(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -317,5 +322,100 @@ func (e *Engine) restoreStreams(d *decoder) {
 			}
 			e.applyGroup(&gr)
 		}
+	}
+}
+
+// snapshotBuses encodes the buses with their rules and archives, and the
+// replays (version 4). Delivery queues and archive streams are in the
+// queue and stream sections.
+func (e *Engine) snapshotBuses(enc *encoder) {
+	enc.uint(e.nextBID)
+	names := make([]string, 0, len(e.buses))
+	for n := range e.buses {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	enc.uint(uint64(len(names)))
+	for _, n := range names {
+		b := e.buses[n]
+		(&busRecord{BID: b.bid, Name: b.name, Attrs: b.attrs, At: b.created}).encode(enc)
+		rules := make([]string, 0, len(b.rules))
+		for r := range b.rules {
+			rules = append(rules, r)
+		}
+		sort.Strings(rules)
+		enc.uint(uint64(len(rules)))
+		for _, rn := range rules {
+			r := b.rules[rn]
+			spec, _ := json.Marshal(r.spec) // marshalled when stored
+			qids := make([]uint64, len(r.targets))
+			for i, t := range r.targets {
+				qids[i] = t.qid
+			}
+			(&ruleRecord{BID: b.bid, Name: r.name, Spec: spec, QIDs: qids, Created: r.created, At: r.updated}).encode(enc)
+		}
+		archives := make([]string, 0, len(b.archives))
+		for a := range b.archives {
+			archives = append(archives, a)
+		}
+		sort.Strings(archives)
+		enc.uint(uint64(len(archives)))
+		for _, an := range archives {
+			a := b.archives[an]
+			spec, _ := json.Marshal(a.spec)
+			(&archiveRecord{BID: b.bid, Name: a.name, Spec: spec, SID: a.sid, At: a.created}).encode(enc)
+		}
+	}
+	replays := make([]string, 0, len(e.replays))
+	for n := range e.replays {
+		replays = append(replays, n)
+	}
+	sort.Strings(replays)
+	enc.uint(uint64(len(replays)))
+	for _, n := range replays {
+		rp := e.replays[n]
+		state, _ := json.Marshal(replayState{Info: rp.info, Next: rp.next})
+		(&replayRecord{Name: n, State: state}).encode(enc)
+	}
+}
+
+// restoreBuses decodes what snapshotBuses wrote.
+func (e *Engine) restoreBuses(d *decoder) {
+	e.nextBID = d.uint()
+	nb := d.count(4)
+	for range nb {
+		var br busRecord
+		br.decode(d)
+		if d.err != nil {
+			return
+		}
+		e.applyCreateBus(&br)
+		nr := d.count(6)
+		for range nr {
+			var rr ruleRecord
+			rr.decode(d)
+			if d.err != nil {
+				return
+			}
+			e.applyPutRule(&rr)
+		}
+		na := d.count(5)
+		for range na {
+			var ar archiveRecord
+			ar.decode(d)
+			if d.err != nil {
+				return
+			}
+			e.applyCreateArchive(&ar)
+		}
+	}
+	nrp := d.count(2)
+	for range nrp {
+		var rr replayRecord
+		rr.decode(d)
+		if d.err != nil {
+			return
+		}
+		e.applyReplay(&rr)
 	}
 }

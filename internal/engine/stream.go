@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/courier-io/courier/driver"
@@ -247,7 +248,9 @@ func (e *Engine) ListStreams(ctx context.Context) ([]string, error) {
 	}
 	names := make([]string, 0, len(e.streams))
 	for n := range e.streams {
-		names = append(names, n)
+		if !strings.Contains(n, "/") { // archives' streams are listed with their buses
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names, nil
