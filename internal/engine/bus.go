@@ -27,6 +27,7 @@ type bus struct {
 	// routes is rebuilt under e.mu on every change of rules or archives;
 	// PutEvents matches against it without the lock.
 	routes                       atomic.Pointer[busRouting]
+	ruleMatcher, archiveMatcher  syncedMatcher
 	accepted, matched, unmatched atomic.Int64
 }
 
@@ -61,12 +62,16 @@ type target struct {
 	nextFire atomic.Int64
 }
 
-// busRouting is an immutable view of where a bus's events go.
+// busRouting is an immutable view of where a bus's events go. Its
+// matchers are the bus's, shared by every routing of the bus: a routing is
+// replaced after its matchers change, so a caller that matched with the
+// routing it loaded and finds it still current under e.mu got the matches
+// of that routing.
 type busRouting struct {
 	rules    map[pattern.RuleID]*rule // enabled rules with a pattern
-	matcher  *pattern.Matcher         // nil when no rule has a pattern
+	matcher  *pattern.Matcher         // their patterns
 	archives []*archive               // every archive
-	archived *pattern.Matcher         // archives with a pattern; nil when none
+	archived *pattern.Matcher         // the patterns of archives that have one
 	all      []*archive               // archives without a pattern
 }
 
@@ -84,25 +89,22 @@ const (
 	defaultRegion  = "local"
 )
 
-// reroute rebuilds b's routing; the caller holds e.mu.
+// reroute publishes b's routing after a change of rules or archives; the
+// caller holds e.mu. The bus's matchers are updated in place, only for
+// what changed (they publish new snapshots, so matching needs no lock);
+// the routing records which rules and archives they stand for.
 func (b *bus) reroute() {
-	rt := &busRouting{rules: make(map[pattern.RuleID]*rule)}
-	patterns := map[pattern.RuleID]*pattern.Pattern{}
+	rt := &busRouting{rules: make(map[pattern.RuleID]*rule, len(b.rules)), matcher: b.ruleMatcher.m, archived: b.archiveMatcher.m}
+	want := make(map[pattern.RuleID]*pattern.Pattern, len(b.rules))
 	for name, r := range b.rules {
-		if r.spec.State != driver.RuleEnabled || r.sched != nil {
-			continue
-		}
-		if r.pattern == nil {
-			continue // valid when stored; a pattern this build rejects matches nothing
+		if r.spec.State != driver.RuleEnabled || r.pattern == nil {
+			continue // disabled, a schedule rule, or a pattern this build rejects (it matches nothing)
 		}
 		id := pattern.RuleID(name)
 		rt.rules[id] = r
-		patterns[id] = r.pattern
+		want[id] = r.pattern
 	}
-	if len(patterns) > 0 {
-		rt.matcher = pattern.NewMatcher()
-		_ = rt.matcher.AddAll(patterns)
-	}
+	b.ruleMatcher.sync(want)
 	archived := map[pattern.RuleID]*pattern.Pattern{}
 	for name, a := range b.archives {
 		rt.archives = append(rt.archives, a)
@@ -113,11 +115,43 @@ func (b *bus) reroute() {
 			archived[pattern.RuleID(name)] = a.pattern
 		}
 	}
-	if len(archived) > 0 {
-		rt.archived = pattern.NewMatcher()
-		_ = rt.archived.AddAll(archived)
-	}
+	b.archiveMatcher.sync(archived)
 	b.routes.Store(rt)
+}
+
+// syncedMatcher is a Matcher kept equal to a wanted rule set by adding
+// and removing only the rules that differ.
+type syncedMatcher struct {
+	m     *pattern.Matcher
+	rules map[pattern.RuleID]*pattern.Pattern // what m holds
+}
+
+func newSyncedMatcher() syncedMatcher {
+	return syncedMatcher{m: pattern.NewMatcher(), rules: map[pattern.RuleID]*pattern.Pattern{}}
+}
+
+// sync makes the matcher hold exactly want.
+func (sm *syncedMatcher) sync(want map[pattern.RuleID]*pattern.Pattern) {
+	add := map[pattern.RuleID]*pattern.Pattern{}
+	for id, p := range want {
+		if sm.rules[id] != p {
+			add[id] = p
+			sm.rules[id] = p
+		}
+	}
+	var remove []pattern.RuleID
+	for id := range sm.rules {
+		if _, ok := want[id]; !ok {
+			remove = append(remove, id)
+			delete(sm.rules, id)
+		}
+	}
+	if len(add) > 0 {
+		_ = sm.m.AddAll(add) // patterns are non-nil
+	}
+	if len(remove) > 0 {
+		sm.m.Remove(remove...)
+	}
 }
 
 // lockBus takes e.mu and returns the bus named name, checking that the
@@ -522,7 +556,8 @@ func (e *Engine) applyCreateBus(r *busRecord) {
 	if old := e.buses[r.Name]; old != nil { // only in a damaged log: keep the newer
 		e.dropBus(old)
 	}
-	b := &bus{bid: r.BID, name: r.Name, attrs: r.Attrs, created: r.At, rules: make(map[string]*rule), archives: make(map[string]*archive)}
+	b := &bus{bid: r.BID, name: r.Name, attrs: r.Attrs, created: r.At, rules: make(map[string]*rule), archives: make(map[string]*archive),
+		ruleMatcher: newSyncedMatcher(), archiveMatcher: newSyncedMatcher()}
 	b.reroute()
 	e.buses[r.Name] = b
 	e.busByID[r.BID] = b

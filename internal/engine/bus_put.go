@@ -204,7 +204,7 @@ func (e *Engine) route(busName string, pe *preparedEvent, opts putOptions, rt *b
 	switch {
 	case opts.schedule != nil:
 		pe.rules = append(pe.rules, opts.schedule)
-	case rt.matcher != nil:
+	case len(rt.rules) > 0:
 		ids, err := rt.matcher.MatchAll(pe.envelope)
 		if err == nil {
 			for _, id := range ids {
@@ -225,11 +225,11 @@ func (e *Engine) route(busName string, pe *preparedEvent, opts putOptions, rt *b
 		return // replayed events are in the archive already
 	}
 	pe.archives = append(pe.archives, rt.all...)
-	if rt.archived != nil {
+	if len(rt.all) < len(rt.archives) {
 		if ids, err := rt.archived.MatchAll(pe.envelope); err == nil {
 			for _, id := range ids {
 				for _, a := range rt.archives {
-					if pattern.RuleID(a.name) == id {
+					if pattern.RuleID(a.name) == id && a.pattern != nil {
 						pe.archives = append(pe.archives, a)
 					}
 				}
