@@ -586,3 +586,54 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	}
 }
+
+// ReceiveTarget reads up to Max deliveries waiting for the handler target
+// of rule, as Queue.Receive reads a queue; settle each with SettleTarget.
+// Handle is the loop most code wants; this is for consumers that poll
+// themselves (servers, other languages' clients).
+func (bu *Bus) ReceiveTarget(ctx context.Context, rule, target string, opts ...ReceiveOption) ([]TargetDelivery, error) {
+	var req driver.ReceiveRequest
+	for _, o := range opts {
+		o(&req)
+	}
+	return bu.ReceiveTargetRequest(ctx, rule, target, req)
+}
+
+// ReceiveTargetRequest is ReceiveTarget with a complete request.
+func (bu *Bus) ReceiveTargetRequest(ctx context.Context, rule, target string, req driver.ReceiveRequest) ([]TargetDelivery, error) {
+	bd, err := bu.driver("receive target")
+	if err != nil {
+		return nil, err
+	}
+	if err := driver.ValidateRuleName("rule", rule); err != nil {
+		return nil, bu.wrap("receive target", err)
+	}
+	if err := driver.ValidateTargetID("target", target); err != nil {
+		return nil, bu.wrap("receive target", err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, bu.wrap("receive target", err)
+	}
+	ds, err := bd.ReceiveTarget(ctx, bu.name, rule, target, req)
+	return ds, bu.wrap("receive target "+rule+"/"+target, err)
+}
+
+// SettleTarget settles a delivery of a handler target: an empty failure
+// acks it; otherwise the target's retry policy applies, with failure as
+// the reason recorded if it reaches the dead-letter queue.
+func (bu *Bus) SettleTarget(ctx context.Context, rule, target, receipt, failure string) error {
+	bd, err := bu.driver("settle target")
+	if err != nil {
+		return err
+	}
+	if err := driver.ValidateRuleName("rule", rule); err != nil {
+		return bu.wrap("settle target", err)
+	}
+	if err := driver.ValidateTargetID("target", target); err != nil {
+		return bu.wrap("settle target", err)
+	}
+	if err := driver.ValidateReceipts([]string{receipt}); err != nil {
+		return bu.wrap("settle target", err)
+	}
+	return bu.wrap("settle target "+rule+"/"+target, bd.SettleTarget(ctx, bu.name, rule, target, receipt, failure))
+}

@@ -30,7 +30,7 @@ func init() {
 const maxResponseBytes = 256 << 20
 
 // Conn is a connection to a courier server. It implements driver.Conn,
-// driver.Queues, driver.Topics and driver.Streams.
+// driver.Queues, driver.Topics, driver.Streams and driver.Buses.
 type Conn struct {
 	base string // scheme://host[:port][/prefix], no trailing slash
 	hc   *http.Client
@@ -59,7 +59,7 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	c.caps = driver.Capabilities{
 		Queues: caps.Queues, FIFO: caps.FIFO, Dedup: caps.Dedup, Delay: caps.Delay, DeadLetter: caps.DeadLetter,
 		Redrive: caps.Redrive, LongPoll: caps.LongPoll, Persistent: caps.Persistent,
-		Topics: caps.Topics, Push: caps.Push, Streams: caps.Streams,
+		Topics: caps.Topics, Push: caps.Push, Streams: caps.Streams, Buses: caps.Buses,
 	}
 	return c, nil
 }

@@ -325,7 +325,10 @@ func (p *RetryPolicy) normalize(field string) error {
 		p.MaxAge = d.MaxAge
 	}
 	if p.MinDelay == 0 {
-		p.MinDelay = min(d.MinDelay, max(p.MaxDelay, time.Millisecond))
+		p.MinDelay = d.MinDelay
+		if p.MaxDelay != 0 {
+			p.MinDelay = min(p.MinDelay, p.MaxDelay)
+		}
 	}
 	if p.MaxDelay == 0 {
 		p.MaxDelay = max(d.MaxDelay, p.MinDelay)

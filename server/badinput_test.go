@@ -292,6 +292,7 @@ func TestOversizeBody(t *testing.T) {
 		// costs about a second, so a race build checks only the above.
 		{"POST", "/v1/queues/orders/receive"}, {"POST", "/v1/queues/orders/nack"},
 		{"POST", "/v1/queues/orders/extend"}, {"POST", "/v1/queues/orders-dlq/redrive"},
+		{"POST", "/v1/buses/default/events"}, {"PUT", "/v1/buses/default/rules/r"}, {"POST", "/v1/replays"},
 	}
 	if raceEnabled {
 		endpoints = endpoints[:4]

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/courier-io/courier/cloudevent"
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/internal/httpapi"
 	"github.com/courier-io/courier/server"
@@ -295,6 +298,210 @@ func FuzzQueueAttributes(f *testing.F) {
 		j2.ApplyTo(&again)
 		if again != a {
 			t.Fatalf("%+v re-encoded decodes to %+v", a, again)
+		}
+	})
+}
+
+// sameEvent compares events as the backend sees them: detail as JSON
+// text without insignificant white space, time as an instant.
+func sameEvent(a, b driver.Event) bool {
+	compact := func(m json.RawMessage) string {
+		var buf bytes.Buffer
+		if json.Compact(&buf, m) != nil {
+			return string(m)
+		}
+		return buf.String()
+	}
+	return a.ID == b.ID && a.Source == b.Source && a.DetailType == b.DetailType && compact(a.Detail) == compact(b.Detail) &&
+		reflect.DeepEqual(a.Resources, b.Resources) && a.Time.Equal(b.Time) && a.Account == b.Account && a.Region == b.Region &&
+		maps.Equal(a.Headers, b.Headers)
+}
+
+func FuzzDecodePutEvents(f *testing.F) {
+	for _, s := range []string{
+		`{"entries": [{"source": "shop", "detail-type": "Order Placed", "detail": {"id": 1}}]}`,
+		`{"entries": [{"id": "e-1", "source": "s", "detail-type": "t", "detail": {"a": [1, {"b": null}]}, "resources": ["r1", "r2"],
+			"time": "2026-01-02T03:04:05.123+02:00", "account": "acme", "region": "eu", "headers": {"traceparent": "00-a-b-01"}}]}`,
+		`{"entries": [{"source": "s", "detail-type": "t", "detail": "text"}, {"source": "s", "detail-type": "t", "detail": null}]}`,
+		`{"entries": [{"source": "s", "detail-type": "t", "detail": {}, "time": "yesterday"}]}`,
+		`{"entries": [{"source": "s", "detail-type": "t", "detail": {"x": "<&>"}, "time": ""}]}`,
+		`{"entries": []}`,
+		`{"entries": null}`,
+		`{}`,
+		`{"entries": [{"source": 1}]}`,
+		`{"entries": [{"extra": 1}]}`,
+		`{"entries": [{}]} {}`,
+		``,
+		`{"entries": [` + strings.TrimSuffix(strings.Repeat(`{},`, driver.MaxPutEvents+1), ",") + `]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		events, errs, err := server.DecodePutEvents(data)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		if n := len(events); n < 1 || n > driver.MaxPutEvents || len(errs) != n {
+			t.Fatalf("decoded %d events with %d errors", n, len(errs))
+		}
+		req := httpapi.PutEventsRequest{}
+		var kept []driver.Event
+		for i, ev := range events {
+			if errs[i] != nil {
+				checkDecodeError(t, errs[i])
+				if want := fmt.Sprintf("entries[%d].", i); !strings.HasPrefix(errs[i].(*driver.ValidationError).Field, want) {
+					t.Fatalf("event %d: error %v does not name it", i, errs[i])
+				}
+				continue
+			}
+			req.Entries = append(req.Entries, httpapi.EventJSON(ev))
+			kept = append(kept, ev)
+		}
+		if len(kept) == 0 {
+			return
+		}
+		// The accepted events, re-encoded, decode to themselves.
+		body, err := httpapi.Marshal(req)
+		if err != nil {
+			t.Fatalf("encoding %+v: %v", req, err)
+		}
+		again, errs2, err := server.DecodePutEvents(body)
+		if err != nil || len(again) != len(kept) {
+			t.Fatalf("re-encoded %s: %d events, %v", body, len(again), err)
+		}
+		for i := range kept {
+			if errs2[i] != nil || !sameEvent(again[i], kept[i]) {
+				t.Fatalf("event %+v re-encoded decodes to %+v (%v)", kept[i], again[i], errs2[i])
+			}
+		}
+	})
+}
+
+func FuzzDecodeRule(f *testing.F) {
+	for _, s := range []string{
+		`{"pattern": {"source": ["shop"]}}`,
+		`{"description": "d", "pattern": {"detail": {"total": [{"numeric": [">", 100]}]}}, "state": "disabled", "targets": [
+			{"id": "q", "kind": "queue", "queue": "audit", "input_path": "$.detail", "dlq": "dead", "max_backlog": 10},
+			{"id": "t", "kind": "topic", "topic": "news", "input": {"fixed": "<b>"}, "retry": {"max_attempts": 3, "max_age": "1h", "min_delay": "2s", "max_delay": "1m"}},
+			{"id": "s", "kind": "stream", "stream": "log", "partition_key_path": "$.detail.customer", "cloudevents": true},
+			{"id": "b", "kind": "bus", "bus": "other", "input_transformer": {"input_paths": {"t": "$.detail.total"}, "template": "{\"t\": <t>}"}},
+			{"id": "h", "kind": "http", "http": {"endpoint": "https://example.com/hook", "auth_header": "Authorization", "auth_value": "Bearer x",
+			 "headers": {"x-app": "shop"}, "max_per_second": 5, "timeout": "2s"}}]}`,
+		`{"schedule": "rate(5 minutes)", "targets": [{"id": "h", "kind": "handler"}]}`,
+		`{"schedule": "cron(0 12 * * ? *)"}`,
+		`{"pattern": {"source": ["s"]}, "schedule": "rate(1 hour)"}`,
+		`{"pattern": "x"}`,
+		`{"pattern": null, "schedule": "rate(1 day)"}`,
+		`{"pattern": {"source": ["s"]}, "targets": [{"id": "a", "kind": "handler", "retry": {"max_delay": "1s"}}]}`,
+		`{"pattern": {"source": ["s"]}, "targets": [{"id": "a", "kind": "handler", "input": 5}]}`,
+		`{"pattern": {"source": ["s"]}, "targets": [{"id": "a", "kind": "queue", "queue": "q", "topic": "t"}]}`,
+		`{"pattern": {"source": ["s"]}, "state": "off"}`,
+		`{}`,
+		``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rule, err := server.DecodeRule(data)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		if (rule.Pattern == nil) == (rule.Schedule == "") || len(rule.Targets) > driver.MaxTargetsPerRule ||
+			rule.State != driver.RuleEnabled && rule.State != driver.RuleDisabled {
+			t.Fatalf("accepted %+v", rule)
+		}
+		// The rule as accepted, re-encoded, decodes to itself.
+		body, err := httpapi.Marshal(httpapi.RuleJSON(rule))
+		if err != nil {
+			t.Fatalf("encoding %+v: %v", rule, err)
+		}
+		again, err := server.DecodeRule(body)
+		if err != nil || !reflect.DeepEqual(again, rule) {
+			t.Fatalf("%s re-encoded decodes to %+v (%v); want %+v", body, again, err, rule)
+		}
+	})
+}
+
+func FuzzDecodeCloudEvents(f *testing.F) {
+	structured, batch := cloudevent.MediaType, cloudevent.BatchMediaType
+	for _, s := range []struct{ contentType, ceHeaders, body string }{
+		{structured, "", `{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": {"a": 1}}`},
+		{structured, "", `{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "subject": "x", "time": "2026-01-02T03:04:05Z",
+			"datacontenttype": "text/plain", "data": "hi", "account": "acme", "traceparent": "00-a-b-01", "n": 5}`},
+		{structured, "", `{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data_base64": "AAE="}`},
+		{batch, "", `[{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": [1]}, {"specversion": "1.0", "id": "2", "source": "/s", "type": "t"}]`},
+		{batch, "", `[]`},
+		{"application/json", "specversion=1.0&id=b1&source=/s&type=t&region=eu", `{"x": true}`},
+		{"application/octet-stream", "specversion=1.0&id=b1&source=/s&type=t", "\x00\xff"},
+		{"text/plain", "specversion=1.0&id=b1&source=/s&type=t&tracestate=k%3Dv", "hello"},
+		{"application/json", "", `{}`},
+		{structured, "", `{"specversion": "0.3"}`},
+		{"application/cloudevents+avro", "", ``},
+	} {
+		f.Add(s.contentType, s.ceHeaders, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, contentType, ceHeaders string, body []byte) {
+		h := http.Header{"Content-Type": {contentType}}
+		if q, err := url.ParseQuery(ceHeaders); err == nil {
+			for k, vs := range q {
+				h["Ce-"+k] = vs
+			}
+		}
+		events, errs, err := server.DecodeCloudEvents(h, body)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		if n := len(events); n < 1 || n > driver.MaxPutEvents || len(errs) != n {
+			t.Fatalf("decoded %d events with %d errors", n, len(errs))
+		}
+		for i, ev := range events {
+			if errs[i] != nil {
+				checkDecodeError(t, errs[i])
+				continue
+			}
+			if d := bytes.TrimSpace(ev.Detail); len(d) == 0 || d[0] != '{' || !json.Valid(d) {
+				t.Fatalf("event %d: detail %q is not a JSON object", i, ev.Detail)
+			}
+			// As a PutEvents entry the event decodes to itself.
+			body, err := httpapi.Marshal(httpapi.PutEventsRequest{Entries: []httpapi.Event{httpapi.EventJSON(ev)}})
+			if err != nil {
+				t.Fatalf("encoding %+v: %v", ev, err)
+			}
+			again, errs2, err := server.DecodePutEvents(body)
+			if err != nil || errs2[0] != nil || !sameEvent(again[0], ev) {
+				t.Fatalf("event %+v as an entry decodes to %+v (%v, %v)", ev, again, err, errs2)
+			}
+		}
+		// The CloudEvents themselves, re-encoded as a batch, map to the
+		// same events.
+		ces, err := cloudevent.ParseHTTP(h, body)
+		if err != nil {
+			t.Fatalf("ParseHTTP fails on input DecodeCloudEvents accepted: %v", err)
+		}
+		var batchBody []byte
+		batchBody = append(batchBody, '[')
+		for i := range ces {
+			b, err := ces[i].MarshalStructured()
+			if err != nil {
+				t.Fatalf("MarshalStructured(%+v): %v", ces[i], err)
+			}
+			if i > 0 {
+				batchBody = append(batchBody, ',')
+			}
+			batchBody = append(batchBody, b...)
+		}
+		batchBody = append(batchBody, ']')
+		again, errs2, err := server.DecodeCloudEvents(http.Header{"Content-Type": {batch}}, batchBody)
+		if err != nil || len(again) != len(events) {
+			t.Fatalf("re-encoded %s: %d events, %v", batchBody, len(again), err)
+		}
+		for i := range events {
+			if (errs[i] == nil) != (errs2[i] == nil) || !sameEvent(again[i], events[i]) {
+				t.Fatalf("CloudEvent %d re-encoded maps to %+v (%v), want %+v (%v)", i, again[i], errs2[i], events[i], errs[i])
+			}
 		}
 	})
 }

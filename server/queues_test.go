@@ -41,7 +41,7 @@ func TestCapabilities(t *testing.T) {
 	want := httpapi.Capabilities{
 		Queues: c.Queues, FIFO: c.FIFO, Dedup: c.Dedup, Delay: c.Delay, DeadLetter: c.DeadLetter,
 		Redrive: c.Redrive, LongPoll: c.LongPoll, Persistent: c.Persistent,
-		Topics: c.Topics, Push: c.Push, Streams: c.Streams,
+		Topics: c.Topics, Push: c.Push, Streams: c.Streams, Buses: c.Buses,
 	}
 	if caps != want {
 		t.Errorf("capabilities %+v, want %+v", caps, want)

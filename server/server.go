@@ -1,8 +1,9 @@
 // Package server serves the courier API over HTTP: REST/JSON under /v1/
-// (queues, topics with a streaming tail, streams with consumer groups),
-// /healthz and /readyz. Handlers only translate: every rule lives
-// in package courier and the backend, and every error goes through the one
-// table of package internal/httpapi. docs/http-api.md documents the API.
+// (queues, topics with a streaming tail, streams with consumer groups,
+// event buses with rules, archives and replays), /healthz and /readyz.
+// Handlers only translate: every rule lives in package courier and the
+// backend, and every error goes through the one table of package
+// internal/httpapi. docs/http-api.md documents the API.
 package server
 
 import (
@@ -83,6 +84,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/queues/{name}/redrive", s.redrive)
 	s.topicRoutes()
 	s.streamRoutes()
+	s.busRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
 	})
@@ -101,7 +103,7 @@ func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, httpapi.Capabilities{
 		Queues: c.Queues, FIFO: c.FIFO, Dedup: c.Dedup, Delay: c.Delay, DeadLetter: c.DeadLetter,
 		Redrive: c.Redrive, LongPoll: c.LongPoll, Persistent: c.Persistent,
-		Topics: c.Topics, Push: c.Push, Streams: c.Streams,
+		Topics: c.Topics, Push: c.Push, Streams: c.Streams, Buses: c.Buses,
 	})
 }
 

@@ -4,6 +4,8 @@
 //	courier queue create|list|stats|delete|purge|send|receive|ack|nack|extend|redrive
 //	courier topic create|list|info|delete|publish|subscribe|subscriptions|unsubscribe|confirm|receive|ack|tail
 //	courier stream create|list|describe|delete|append|read|tail|groups|reset-offsets
+//	courier bus create|list|info|delete|put-events|put-rule|rules|rule|delete-rule|test-pattern|
+//	            archive|archives|delete-archive|replay|replays|replay-info|cancel-replay
 //	courier bench queue|topic|stream    benchmark courier beside NATS JetStream
 //	courier version
 //
@@ -102,6 +104,6 @@ Errors are one line on stderr. Exit codes: 0 success, 1 the operation failed,
 	}
 	root.PersistentFlags().StringVar(&e.server, "server", server,
 		"courier server URL (env COURIER_SERVER); any courier URL works, e.g. file://DIR to work on a stopped server's data")
-	root.AddCommand(newServeCmd(e), newQueueCmd(e), newTopicCmd(e), newStreamCmd(e), newVersionCmd(e), newBenchCmd())
+	root.AddCommand(newServeCmd(e), newQueueCmd(e), newTopicCmd(e), newStreamCmd(e), newBusCmd(e), newVersionCmd(e), newBenchCmd())
 	return root
 }

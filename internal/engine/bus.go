@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -422,13 +423,13 @@ func (e *Engine) putRuleLocked(ctx context.Context, b *bus, name string, spec dr
 		e.mu.Unlock()
 		return driver.RuleInfo{}, driver.TooLarge("name", "bus %q has %d rules, the limit", b.name, driver.MaxRulesPerBus)
 	}
-	specJSON, err := json.Marshal(spec)
+	specJSON, err := marshalSpec(spec)
 	if err != nil {
 		e.mu.Unlock()
 		return driver.RuleInfo{}, fmt.Errorf("encoding rule: %w", err)
 	}
 	if old != nil {
-		if oldJSON, _ := json.Marshal(old.spec); string(oldJSON) == string(specJSON) {
+		if oldJSON, _ := marshalSpec(old.spec); string(oldJSON) == string(specJSON) {
 			info := e.ruleInfo(old, at)
 			e.mu.Unlock()
 			return info, nil
@@ -667,4 +668,17 @@ func (e *Engine) applyDeleteRule(rec *busItemRecord) {
 		e.dropRule(r)
 		b.reroute()
 	}
+}
+
+// marshalSpec encodes a stored spec (a rule, an archive, a replay's
+// state) as JSON, leaving <, > and & as they are so that patterns and
+// templates read back byte for byte.
+func marshalSpec(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -38,7 +38,7 @@ func (e *Engine) CreateArchive(ctx context.Context, busName, name string, spec d
 	if err := spec.Normalize(); err != nil {
 		return driver.ArchiveInfo{}, err
 	}
-	specJSON, err := json.Marshal(spec)
+	specJSON, err := marshalSpec(spec)
 	if err != nil {
 		return driver.ArchiveInfo{}, err
 	}
@@ -48,7 +48,7 @@ func (e *Engine) CreateArchive(ctx context.Context, busName, name string, spec d
 	}
 	if a := b.archives[name]; a != nil {
 		defer e.mu.Unlock()
-		if old, _ := json.Marshal(a.spec); string(old) != string(specJSON) {
+		if old, _ := marshalSpec(a.spec); string(old) != string(specJSON) {
 			return driver.ArchiveInfo{}, fmt.Errorf("bus %q: archive %q exists with other settings: %w", busName, name, driver.ErrConflict)
 		}
 		return e.archiveInfo(a), nil
@@ -190,7 +190,7 @@ type replayState struct {
 
 // logReplay stores rp's state; the caller holds e.mu.
 func (e *Engine) logReplay(rp *replay) (func(context.Context) error, error) {
-	state, err := json.Marshal(replayState{Info: rp.info, Next: rp.next})
+	state, err := marshalSpec(replayState{Info: rp.info, Next: rp.next})
 	if err != nil {
 		return nil, err
 	}

@@ -393,6 +393,9 @@ func (e *Engine) SettleTarget(ctx context.Context, busName, ruleName, id, receip
 		return err
 	}
 	if failure == "" {
+		if gone, err := e.settled(queue, receipt); err != nil || gone {
+			return err // acked before: not counted again
+		}
 		errs, err := e.Ack(ctx, queue, []string{receipt})
 		if err != nil {
 			return err
@@ -408,6 +411,18 @@ func (e *Engine) SettleTarget(ctx context.Context, busName, ruleName, id, receip
 	}
 	e.settleFailure(ctx, t, queue, *dl, errors.New(failure))
 	return nil
+}
+
+// settled reports whether the message of a valid receipt is gone
+// (acked before).
+func (e *Engine) settled(queue, rc string) (bool, error) {
+	q, err := e.lockQueue(queue, false)
+	if err != nil {
+		return false, err
+	}
+	defer e.mu.Unlock()
+	msgs, errs := e.resolve(q, []string{rc})
+	return errs[0] == nil && msgs[0] == nil, errs[0]
 }
 
 // peek returns the in-flight delivery of receipt with its body, or nil

@@ -212,6 +212,13 @@ func (c *fileConn) recover() error {
 			return wrapLogErr(err)
 		}
 	}
+	if e.buses[driver.DefaultBus] == nil {
+		rec := &busRecord{BID: e.nextBID, Name: driver.DefaultBus, At: now()}
+		if _, err := c.l.Append(recCreateBus, encodeRecord(rec)); err != nil {
+			return wrapLogErr(err)
+		}
+		e.applyCreateBus(rec)
+	}
 	e.logger.Info("opened data directory", "dir", c.cfg.dir, "queues", len(e.queues), "replayed_records", records, "checkpoint", ok)
 	return nil
 }

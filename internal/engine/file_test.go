@@ -29,7 +29,7 @@ func openTestDir(t *testing.T, fs vfs.FS, segment int64) *fileConn {
 // progress fails with ErrStorage, every later change is refused without
 // touching the disk again, and stats stay readable.
 func TestStorageFailureStopsWrites(t *testing.T) {
-	rule, err := vfs.ParseRule("sync 3+ EIO")
+	rule, err := vfs.ParseRule("sync 4+ EIO")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestStorageFailureStopsWrites(t *testing.T) {
 	c := openTestDir(t, efs, 1<<20)
 	defer c.Close()
 	ctx := context.Background()
-	if _, err := c.CreateQueue(ctx, "q", driver.DefaultQueueAttributes()); err != nil { // sync 1 (meta at open) and 2
+	if _, err := c.CreateQueue(ctx, "q", driver.DefaultQueueAttributes()); err != nil { // syncs 1 and 2 (meta and default bus at open), 3
 		t.Fatal(err)
 	}
 	_, err = c.Send(ctx, "q", []driver.Message{{Body: []byte("lost")}})

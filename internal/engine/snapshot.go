@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -347,7 +346,7 @@ func (e *Engine) snapshotBuses(enc *encoder) {
 		enc.uint(uint64(len(rules)))
 		for _, rn := range rules {
 			r := b.rules[rn]
-			spec, _ := json.Marshal(r.spec) // marshalled when stored
+			spec, _ := marshalSpec(r.spec) // marshalled when stored
 			qids := make([]uint64, len(r.targets))
 			for i, t := range r.targets {
 				qids[i] = t.qid
@@ -362,7 +361,7 @@ func (e *Engine) snapshotBuses(enc *encoder) {
 		enc.uint(uint64(len(archives)))
 		for _, an := range archives {
 			a := b.archives[an]
-			spec, _ := json.Marshal(a.spec)
+			spec, _ := marshalSpec(a.spec)
 			(&archiveRecord{BID: b.bid, Name: a.name, Spec: spec, SID: a.sid, At: a.created}).encode(enc)
 		}
 	}
@@ -374,7 +373,7 @@ func (e *Engine) snapshotBuses(enc *encoder) {
 	enc.uint(uint64(len(replays)))
 	for _, n := range replays {
 		rp := e.replays[n]
-		state, _ := json.Marshal(replayState{Info: rp.info, Next: rp.next})
+		state, _ := marshalSpec(replayState{Info: rp.info, Next: rp.next})
 		(&replayRecord{Name: n, State: state}).encode(enc)
 	}
 }

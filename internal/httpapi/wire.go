@@ -349,6 +349,7 @@ type Capabilities struct {
 	Topics     bool `json:"topics"`
 	Push       bool `json:"push"`
 	Streams    bool `json:"streams"`
+	Buses      bool `json:"buses"`
 }
 
 // Marshal encodes v as JSON without escaping <, > and &, so that text such
