@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -326,6 +327,35 @@ func testBusHTTPTarget(t *testing.T, s *suite, b *courier.Broker) {
 	if env := eventOf(t, p.body); env.ID != ids[0] {
 		t.Fatalf("posted %s", p.body)
 	}
+
+	// CloudEvents, in structured and in binary mode.
+	structured := newEndpoint(t, func(int) int { return http.StatusOK })
+	binary := newEndpoint(t, func(int) int { return http.StatusOK })
+	must(bus.PutRule(c, "ce", courier.Rule{
+		Pattern: json.RawMessage(`{"detail-type": ["Shipped"]}`),
+		Targets: []courier.Target{
+			{ID: "structured", Kind: courier.TargetHTTP, CloudEvents: true, HTTP: &courier.HTTPTarget{Endpoint: structured.url}},
+			{ID: "binary", Kind: courier.TargetHTTP, CloudEvents: true, HTTP: &courier.HTTPTarget{Endpoint: binary.url, CloudEventsMode: "binary"}},
+		},
+	}))(t)
+	ids = putEvents(t, bus, courier.Event{Source: "warehouse", DetailType: "Shipped", Detail: json.RawMessage(`{"parcel": 7}`), Resources: []string{"parcel/7"}})
+	p = structured.next(t)
+	var ce struct {
+		SpecVersion string          `json:"specversion"`
+		ID, Source  string
+		Type        string          `json:"type"`
+		Subject     string          `json:"subject"`
+		Data        json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(p.body, &ce); err != nil || p.header.Get("Content-Type") != "application/cloudevents+json; charset=utf-8" ||
+		ce.SpecVersion != "1.0" || ce.ID != ids[0] || ce.Source != "warehouse" || ce.Type != "Shipped" || ce.Subject != "parcel/7" || compactJSON(ce.Data) != `{"parcel":7}` {
+		t.Fatalf("structured CloudEvent %s (%v), headers %v", p.body, err, p.header)
+	}
+	p = binary.next(t)
+	if p.header.Get("Ce-Specversion") != "1.0" || p.header.Get("Ce-Id") != ids[0] || p.header.Get("Ce-Type") != "Shipped" ||
+		p.header.Get("Ce-Source") != "warehouse" || p.header.Get("Content-Type") != "application/json" || compactJSON(p.body) != `{"parcel":7}` {
+		t.Fatalf("binary CloudEvent body %s, headers %v", p.body, p.header)
+	}
 }
 
 // dlqReason returns the reason headers of the only message of dlq.
@@ -373,6 +403,16 @@ func testBusHTTPRetriesThenDLQ(t *testing.T, s *suite, b *courier.Broker) {
 	if st.Retried != 2 || st.Failed != 1 || st.DeadLettered != 1 || st.Delivered != 0 {
 		t.Fatalf("target stats %+v", st)
 	}
+}
+
+// compactJSON returns JSON text without insignificant space (the text as
+// it is when it is not JSON).
+func compactJSON(b []byte) string {
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return string(b)
+	}
+	return out.String()
 }
 
 // attemptHeader is the attempt number a bus target request carries.

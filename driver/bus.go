@@ -163,7 +163,18 @@ type HTTPTarget struct {
 	MaxPerSecond int `json:"max_per_second,omitempty"`
 	// Timeout bounds one request; default 15s, range 1ms..60s.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// CloudEventsMode is how a target with CloudEvents set sends the
+	// event: CloudEventsStructured (the default: the event as a JSON
+	// document) or CloudEventsBinary (attributes in ce-* headers, the
+	// detail as the body).
+	CloudEventsMode string `json:"cloudevents_mode,omitempty"`
 }
+
+// The CloudEvents HTTP content modes of HTTPTarget.CloudEventsMode.
+const (
+	CloudEventsStructured = "structured"
+	CloudEventsBinary     = "binary"
+)
 
 // RetryPolicy is how a target retries a failed delivery. The wait before
 // retry n is drawn uniformly from [0, min(MaxDelay, MinDelay*2^(n-1))]

@@ -265,6 +265,20 @@ func (t *Target) Normalize(field string) error {
 	if inputs > 0 && t.CloudEvents {
 		return Invalid(field+".cloudevents", "applies only when the whole event is delivered (no input, input_path or input_transformer)")
 	}
+	if t.Kind == TargetBus && (inputs > 0 || t.CloudEvents) {
+		return Invalid(field, "a bus target forwards the event as it is: input, input_path, input_transformer and cloudevents do not apply")
+	}
+	if t.HTTP != nil {
+		switch {
+		case t.HTTP.CloudEventsMode == "" && t.CloudEvents:
+			t.HTTP.CloudEventsMode = CloudEventsStructured
+		case t.HTTP.CloudEventsMode == "":
+		case !t.CloudEvents:
+			return Invalid(field+".http.cloudevents_mode", "applies only with cloudevents: true")
+		case t.HTTP.CloudEventsMode != CloudEventsStructured && t.HTTP.CloudEventsMode != CloudEventsBinary:
+			return Invalid(field+".http.cloudevents_mode", "%q; use %q or %q", t.HTTP.CloudEventsMode, CloudEventsStructured, CloudEventsBinary)
+		}
+	}
 	if err := t.Retry.normalize(field + ".retry"); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/courier-io/courier/cloudevent"
 	"github.com/courier-io/courier/driver"
 )
 
@@ -241,18 +242,28 @@ func (d *dispatcher) forward(dl driver.Delivery) error {
 // statuses are permanent failures, as EventBridge treats them.
 func (d *dispatcher) post(dl driver.Delivery) error {
 	spec := d.t.spec.HTTP
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, spec.Endpoint, bytes.NewReader(dl.Body))
+	body, header := dl.Body, http.Header{}
+	switch {
+	case d.t.spec.CloudEvents && spec.CloudEventsMode == driver.CloudEventsBinary:
+		// The delivery holds the structured form; binary mode moves the
+		// attributes to ce-* headers and sends the data alone.
+		evs, err := cloudevent.ParseHTTP(http.Header{"Content-Type": {cloudevent.MediaType}}, dl.Body)
+		if err != nil {
+			return &deliveryError{err: fmt.Errorf("rendering the CloudEvent: %w", err), permanent: true}
+		}
+		body = evs[0].WriteBinary(header)
+	case d.t.spec.CloudEvents:
+		header.Set("Content-Type", cloudevent.MediaType+"; charset=utf-8")
+	case json.Valid(dl.Body):
+		header.Set("Content-Type", "application/json; charset=utf-8")
+	default:
+		header.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, spec.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return &deliveryError{err: err, permanent: true}
 	}
-	ctype := "text/plain; charset=utf-8"
-	switch {
-	case d.t.spec.CloudEvents:
-		ctype = "application/cloudevents+json; charset=utf-8"
-	case json.Valid(dl.Body):
-		ctype = "application/json; charset=utf-8"
-	}
-	req.Header.Set("Content-Type", ctype)
+	req.Header = header
 	req.Header.Set("User-Agent", "courier-bus/1")
 	for k, v := range spec.Headers {
 		req.Header.Set(k, v)

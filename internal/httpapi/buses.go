@@ -174,6 +174,8 @@ type HTTPTarget struct {
 	Headers      map[string]string `json:"headers,omitempty"`
 	MaxPerSecond int               `json:"max_per_second,omitempty"`
 	Timeout      Duration          `json:"timeout,omitempty"`
+	// CloudEventsMode is "structured" or "binary" (with cloudevents: true).
+	CloudEventsMode string `json:"cloudevents_mode,omitempty"`
 }
 
 // RetryPolicy is the JSON form of driver.RetryPolicy; absent fields take
@@ -211,7 +213,7 @@ func TargetJSON(t driver.Target) Target {
 		DeadLetterQueue: t.DeadLetterQueue, MaxBacklog: t.MaxBacklog}
 	if h := t.HTTP; h != nil {
 		out.HTTP = &HTTPTarget{Endpoint: h.Endpoint, AuthHeader: h.AuthHeader, AuthValue: h.AuthValue, Headers: h.Headers,
-			MaxPerSecond: h.MaxPerSecond, Timeout: Duration(h.Timeout)}
+			MaxPerSecond: h.MaxPerSecond, Timeout: Duration(h.Timeout), CloudEventsMode: h.CloudEventsMode}
 	}
 	if it := t.InputTransformer; it != nil {
 		out.InputTransformer = &InputTransformer{InputPaths: it.InputPaths, Template: it.Template}
@@ -229,7 +231,7 @@ func (t *Target) Driver() driver.Target {
 		DeadLetterQueue: t.DeadLetterQueue, MaxBacklog: t.MaxBacklog}
 	if h := t.HTTP; h != nil {
 		out.HTTP = &driver.HTTPTarget{Endpoint: h.Endpoint, AuthHeader: h.AuthHeader, AuthValue: h.AuthValue, Headers: h.Headers,
-			MaxPerSecond: h.MaxPerSecond, Timeout: time.Duration(h.Timeout)}
+			MaxPerSecond: h.MaxPerSecond, Timeout: time.Duration(h.Timeout), CloudEventsMode: h.CloudEventsMode}
 	}
 	if it := t.InputTransformer; it != nil {
 		out.InputTransformer = &driver.InputTransformer{InputPaths: it.InputPaths, Template: it.Template}
