@@ -341,7 +341,7 @@ func testBusHTTPTarget(t *testing.T, s *suite, b *courier.Broker) {
 	ids = putEvents(t, bus, courier.Event{Source: "warehouse", DetailType: "Shipped", Detail: json.RawMessage(`{"parcel": 7}`), Resources: []string{"parcel/7"}})
 	p = structured.next(t)
 	var ce struct {
-		SpecVersion string          `json:"specversion"`
+		SpecVersion string `json:"specversion"`
 		ID, Source  string
 		Type        string          `json:"type"`
 		Subject     string          `json:"subject"`
