@@ -59,8 +59,7 @@ func TestBusesOverHTTP(t *testing.T) {
 			{ID: "t", Kind: courier.TargetTopic, Topic: "news", Input: json.RawMessage(`{"fixed":true}`),
 				Retry: courier.RetryPolicy{MaxAttempts: 3, MaxAge: time.Hour, MinDelay: 2 * time.Second, MaxDelay: time.Minute}},
 			{ID: "s", Kind: courier.TargetStream, Stream: "log", PartitionKeyPath: "$.detail.customer", CloudEvents: true},
-			{ID: "b", Kind: courier.TargetBus, Bus: "other", InputTransformer: &courier.InputTransformer{
-				InputPaths: map[string]string{"n": "$.detail.n"}, Template: `{"n": <n>}`}},
+			{ID: "b", Kind: courier.TargetBus, Bus: "other"},
 			{ID: "h", Kind: courier.TargetHTTP, HTTP: &courier.HTTPTarget{Endpoint: "http://127.0.0.1:1/hook", AuthHeader: "Authorization",
 				AuthValue: "Bearer secret", Headers: map[string]string{"x-app": "shop"}, MaxPerSecond: 5, Timeout: 2 * time.Second}},
 			{ID: "p", Kind: courier.TargetHandler, InputPath: "$.detail"},

@@ -30,6 +30,7 @@ var busCases = []testCase{
 	{name: "Bus/ArchiveAndReplay", run: testBusArchiveAndReplay},
 	{name: "Bus/ScheduleRules", timed: true, fakeOnly: true, run: testBusScheduleRules},
 	{name: "Bus/Persistence", run: testBusPersistence},
+	{name: "Bus/EdgeCases", run: testBusEdgeCases},
 }
 
 func needBuses(t *testing.T, b *courier.Broker) {
@@ -604,8 +605,8 @@ func testBusScheduleRules(t *testing.T, s *suite, b *courier.Broker) {
 	q := createQueue(t, b, "ticks")
 	bus := b.Bus(courier.DefaultBus)
 	info := must(bus.PutRule(c, "every-minute", courier.Rule{Schedule: "rate(1 minute)", Targets: []courier.Target{queueTarget("q", "ticks")}}))(t)
-	if info.NextFire.IsZero() {
-		t.Fatalf("schedule rule has no next fire time: %+v", info)
+	if !info.NextFire.Equal(info.CreatedAt.Add(time.Minute)) {
+		t.Fatalf("rate(1 minute) rule created at %v fires next at %v; want a minute after its creation", info.CreatedAt, info.NextFire)
 	}
 	_, err := bus.PutRule(c, "both", courier.Rule{Schedule: "rate(1 minute)", Pattern: json.RawMessage(`{"source": ["x"]}`)})
 	wantErr(t, err, courier.ErrInvalid)
@@ -668,5 +669,74 @@ func testBusPersistence(t *testing.T, s *suite, b *courier.Broker) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("after restart the queue target has %q; want %q", got, want)
+	}
+}
+
+func testBusEdgeCases(t *testing.T, s *suite, b *courier.Broker) {
+	needBuses(t, b)
+	c := ctx(t)
+	bus := b.Bus(courier.DefaultBus)
+	dlq := createQueue(t, b, "edge-dlq")
+
+	// A source that is no valid FIFO group still reaches standard and FIFO
+	// queues created after the event was accepted.
+	must(bus.PutRule(c, "late", courier.Rule{Pattern: json.RawMessage(`{"detail-type": ["late"]}`), Targets: []courier.Target{
+		{ID: "std", Kind: courier.TargetQueue, Queue: "late", Retry: busRetry, DeadLetterQueue: "edge-dlq"},
+		{ID: "fifo", Kind: courier.TargetQueue, Queue: "late.fifo", Retry: courier.RetryPolicy{MaxAttempts: 100, MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, DeadLetterQueue: "edge-dlq"},
+	}}))(t)
+	ids := putEvents(t, bus, event("my app (v2)", "late", `{"n": 1}`), event("my app (v2)", "late", `{"n": 2}`))
+	late := createQueue(t, b, "late")
+	fifo := createQueue(t, b, "late.fifo", courier.FIFO())
+	var got []string
+	for _, d := range receiveN(t, late, 2, 10*time.Second) {
+		got = append(got, eventOf(t, d.Body).ID)
+	}
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("standard queue got %q; want %q", got, want)
+	}
+	fd := receiveN(t, fifo, 1, 10*time.Second)
+	if eventOf(t, fd[0].Body).ID != ids[0] || fd[0].Group == "" {
+		t.Fatalf("FIFO queue got %s in group %q; want the first event, grouped", fd[0].Body, fd[0].Group)
+	}
+	if extra := receive(t, dlq, courier.Wait(0)); len(extra) != 0 {
+		t.Fatalf("dead-lettered %v", extra[0].Headers)
+	}
+
+	// A target's dead-letter queue cannot be deleted while it is used.
+	wantErr(t, b.DeleteQueue(c, "edge-dlq"), courier.ErrConflict)
+
+	// An archive with a null pattern keeps every event.
+	must(bus.Archive(c, "nullpat", courier.Archive{Pattern: json.RawMessage("null")}))(t)
+	putEvents(t, bus, event("x", "y", `{}`))
+	if a := must(bus.ArchiveInfo(c, "nullpat"))(t); a.Events != 1 || len(a.Pattern) != 0 {
+		t.Fatalf("archive %+v; want every event kept, no pattern", a)
+	}
+
+	// Headers starting with courier- are the bus's own.
+	res := must(bus.PutEvents(c, courier.Event{Source: "x", DetailType: "y", Detail: json.RawMessage(`{}`), Headers: map[string]string{"courier-bus-hops": "-10"}}))(t)
+	wantErr(t, res[0].Err, courier.ErrInvalid)
+
+	// A chain of buses ends after 5.
+	chain := createQueue(t, b, "chain-end")
+	for i := 1; i <= 6; i++ {
+		name := fmt.Sprint("hop", i)
+		hb := must(b.CreateBus(c, name, courier.BusAttributes{}))(t)
+		targets := []courier.Target{queueTarget("q", "chain-end"), {ID: "next", Kind: courier.TargetBus, Bus: fmt.Sprint("hop", i+1), Retry: busRetry, DeadLetterQueue: "edge-dlq"}}
+		if i == 6 {
+			targets = targets[:1]
+		}
+		must(hb.PutRule(c, "fwd", courier.Rule{Pattern: json.RawMessage(`{"source": ["chain"]}`), Targets: targets}))(t)
+	}
+	putEvents(t, b.Bus("hop1"), event("chain", "x", `{}`))
+	receiveN(t, chain, 5, 10*time.Second)
+	m := dlqMessage(t, dlq)
+	if m.Headers["courier-dlq-reason"] != "permanent-failure" || m.Headers["courier-bus"] != "hop5" {
+		t.Fatalf("the sixth hop dead-lettered with %v; want a permanent failure on hop5", m.Headers)
+	}
+	if extra := receive(t, chain, courier.Wait(0)); len(extra) != 0 {
+		t.Fatalf("the chain reached %d more buses than 5", len(extra))
 	}
 }

@@ -229,7 +229,8 @@ type Target struct {
 	// DeadLetterQueue receives deliveries that used up the retry policy or
 	// could not be made at all, with headers saying why
 	// (courier-dlq-reason, courier-dlq-error, courier-bus, courier-rule,
-	// courier-target, courier-attempts). It must be a standard queue.
+	// courier-target, courier-attempts). It must be a standard queue, and
+	// cannot be deleted while a target uses it.
 	DeadLetterQueue string `json:"dlq,omitempty"`
 	// MaxBacklog bounds deliveries waiting for this target; when full, new
 	// events go to the dead-letter queue (or are dropped and counted).
@@ -355,8 +356,8 @@ type Buses interface {
 	ReceiveTarget(ctx context.Context, bus, rule, target string, req ReceiveRequest) ([]Delivery, error)
 	// SettleTarget settles a delivery of a handler target: an empty
 	// failure acks it; otherwise the target's retry policy applies (retry
-	// after a jittered backoff, or the dead-letter queue with failure as
-	// the reason).
+	// after a jittered backoff, or the dead-letter queue, with failure in
+	// the courier-dlq-error header).
 	SettleTarget(ctx context.Context, bus, rule, target, receipt, failure string) error
 	// CreateArchive creates an archive of a bus; idempotent for equal
 	// settings, ErrConflict otherwise.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -110,9 +111,26 @@ func (ev *Event) Validate(field string) error {
 	if !ev.Time.IsZero() && (ev.Time.Year() < 1970 || ev.Time.Year() > 9999) {
 		return Invalid(field+".time", "year %d is out of range 1970..9999", ev.Time.Year())
 	}
+	if len(ev.Headers) > MaxEventHeaders {
+		return TooLarge(field+".headers", "%d headers; an event has at most %d (the bus adds its own to deliveries)", len(ev.Headers), MaxEventHeaders)
+	}
+	for k := range ev.Headers {
+		if strings.HasPrefix(k, ReservedHeaderPrefix) {
+			return Invalid(field+".headers", "header %q: names starting with %q are set by the bus", k, ReservedHeaderPrefix)
+		}
+	}
 	m := Message{Headers: ev.Headers}
 	return ValidateMessage(field, &m)
 }
+
+// Header limits of events.
+const (
+	// MaxEventHeaders bounds an event's headers, leaving room for the
+	// headers the bus adds (dead-letter reasons, bus hops).
+	MaxEventHeaders = MaxHeaders - 8
+	// ReservedHeaderPrefix starts the names of headers only the bus sets.
+	ReservedHeaderPrefix = "courier-"
+)
 
 // ValidateEvents checks a PutEvents batch as a whole.
 func ValidateEvents(events []Event) error {
@@ -364,10 +382,15 @@ func (a *Archive) Normalize() error {
 	if err := checkText("description", a.Description, MaxDescriptionLen); err != nil {
 		return err
 	}
-	if _, err := CompilePattern("pattern", a.Pattern); err != nil {
+	p, err := CompilePattern("pattern", a.Pattern)
+	if err != nil {
 		return err
 	}
-	a.Pattern = compactRaw(a.Pattern)
+	if p == nil {
+		a.Pattern = nil // absent, empty or null: every event
+	} else {
+		a.Pattern = compactRaw(a.Pattern)
+	}
 	return checkRange("retention", a.Retention, 0, MaxArchiveRetention)
 }
 

@@ -375,8 +375,9 @@ const everyTargetRule = `{"description": "all kinds", "pattern": {"source": ["sh
 	{"id": "q", "kind": "queue", "queue": "audit", "input_path": "$.detail", "dlq": "dead", "max_backlog": 10},
 	{"id": "t", "kind": "topic", "topic": "news", "input": {"fixed": true}, "retry": {"max_attempts": 3, "max_age": "1h", "min_delay": "2s", "max_delay": "1m"}},
 	{"id": "s", "kind": "stream", "stream": "log", "partition_key_path": "$.detail.customer", "cloudevents": true},
-	{"id": "b", "kind": "bus", "bus": "other", "input_transformer": {"input_paths": {"total": "$.detail.total"}, "template": "{\"t\": <total>}"}},
-	{"id": "h", "kind": "http", "http": {"endpoint": "http://127.0.0.1:1/hook", "auth_header": "Authorization", "auth_value": "Bearer secret",
+	{"id": "b", "kind": "bus", "bus": "other"},
+	{"id": "h", "kind": "http", "input_transformer": {"input_paths": {"total": "$.detail.total"}, "template": "{\"t\": <total>}"},
+	 "http": {"endpoint": "http://127.0.0.1:1/hook", "auth_header": "Authorization", "auth_value": "Bearer secret",
 	 "headers": {"x-app": "shop"}, "max_per_second": 5, "timeout": "2s"}}]}`
 
 func TestRules(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,8 +61,14 @@ type target struct {
 	keyPath     *transform.Path
 
 	delivered, retried, failed, deadLettered, overflowed atomic.Int64
-	// nextFire is when a schedule rule fires next (unix ns), for info.
-	nextFire atomic.Int64
+}
+
+// queueName is the name of t's delivery queue; the caller holds e.mu.
+func (e *Engine) queueName(t *target) string {
+	if q := e.byID[t.qid]; q != nil {
+		return q.name
+	}
+	return deliveryQueueName(t.rule.bus.name, t.rule.name, t.spec.ID, t.qid)
 }
 
 // busRouting is an immutable view of where a bus's events go. Its
@@ -76,10 +84,16 @@ type busRouting struct {
 	all      []*archive               // archives without a pattern
 }
 
-// deliveryQueueName names the queue a target's deliveries wait in. Users
-// cannot choose names with '/', and topic subscriptions' queues have one
-// '/' only, so it never collides.
-func deliveryQueueName(busName, rule, id string) string { return busName + "/" + rule + "/" + id }
+// deliveryQueueName names the queue a target's deliveries wait in: one
+// per target incarnation (qid), so that a new queue never replaces the one
+// a stored rule still points at. Users cannot choose names with '/', and
+// topic subscriptions' queues have one '/' only, so it never collides.
+func deliveryQueueName(busName, rule, id string, qid uint64) string {
+	return busName + "/" + rule + "/" + id + "/" + strconv.FormatUint(qid, 10)
+}
+
+// isDeliveryQueue reports whether a queue name is a delivery queue's.
+func isDeliveryQueue(name string) bool { return strings.Count(name, "/") == 3 }
 
 // archiveStreamName names the stream an archive keeps its events in.
 func archiveStreamName(busName, archive string) string { return busName + "/" + archive }
@@ -109,10 +123,9 @@ func (b *bus) reroute() {
 	archived := map[pattern.RuleID]*pattern.Pattern{}
 	for name, a := range b.archives {
 		rt.archives = append(rt.archives, a)
-		switch {
-		case len(a.spec.Pattern) == 0:
+		if a.pattern == nil {
 			rt.all = append(rt.all, a)
-		case a.pattern != nil:
+		} else {
 			archived[pattern.RuleID(name)] = a.pattern
 		}
 	}
@@ -198,6 +211,25 @@ func (b *bus) info() driver.BusInfo {
 			Accepted: b.accepted.Load(), Matched: b.matched.Load(), Unmatched: b.unmatched.Load(),
 			Rules: len(b.rules), Archives: len(b.archives),
 		},
+	}
+}
+
+// dropOrphanQueues drops delivery queues no rule uses: left by a crash
+// between creating a target's queue and storing its rule. The caller
+// holds e.mu; it runs once recovery is complete.
+func (e *Engine) dropOrphanQueues() {
+	used := map[uint64]bool{}
+	for _, b := range e.buses {
+		for _, r := range b.rules {
+			for _, t := range r.targets {
+				used[t.qid] = true
+			}
+		}
+	}
+	for name, q := range e.queues {
+		if isDeliveryQueue(name) && !used[q.qid] {
+			e.dropQueue(q)
+		}
 	}
 }
 
@@ -447,16 +479,10 @@ func (e *Engine) putRuleLocked(ctx context.Context, b *bus, name string, spec dr
 				continue
 			}
 		}
-		qname := deliveryQueueName(b.name, name, t.ID)
-		if q := e.queues[qname]; q != nil { // the target's kind changed, or left over in a damaged log
-			qr := &qidRecord{QID: q.qid}
-			if _, _, err := e.log(recDeleteQueue, encodeRecord(qr)); err != nil {
-				e.mu.Unlock()
-				return driver.RuleInfo{}, err
-			}
-			e.applyDelete(qr)
-		}
-		qr := &queueRecord{QID: e.nextQID, Name: qname, Attrs: deliveryQueueAttributes(), At: at}
+		// A new queue; the rule record drops the queues it no longer uses,
+		// so a crash before it leaves the stored rule whole (and at worst
+		// an unused queue, dropped at the next start).
+		qr := &queueRecord{QID: e.nextQID, Name: deliveryQueueName(b.name, name, t.ID, e.nextQID), Attrs: deliveryQueueAttributes(), At: at}
 		if _, _, err := e.log(recCreateQueue, encodeRecord(qr)); err != nil {
 			e.mu.Unlock()
 			return driver.RuleInfo{}, err
@@ -535,7 +561,7 @@ func (e *Engine) ruleInfo(r *rule, at int64) driver.RuleInfo {
 		info.Targets[i] = t
 	}
 	if r.sched != nil && r.spec.State == driver.RuleEnabled {
-		info.NextFire = r.sched.Next(time.Unix(0, at)).UTC()
+		info.NextFire = r.sched.Anchor(time.Unix(0, r.created)).Next(time.Unix(0, at)).UTC()
 	}
 	info.Stats.Matched = r.matched.Load()
 	info.Stats.Targets = make([]driver.TargetStats, len(r.targets))

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +41,7 @@ func (e *Engine) startRule(r *rule) {
 		if t.spec.Kind == driver.TargetHandler {
 			continue
 		}
-		d := &dispatcher{e: e, t: t, queue: deliveryQueueName(r.bus.name, r.name, t.spec.ID), ctx: ctx}
+		d := &dispatcher{e: e, t: t, queue: e.queueName(t), ctx: ctx}
 		workers := 1
 		if t.spec.Kind == driver.TargetHTTP {
 			d.client = &http.Client{
@@ -87,14 +89,25 @@ func (d *deliveryError) Unwrap() error { return d.err }
 
 func (d *dispatcher) run() {
 	batch := 10
+	visibility := time.Minute
 	if d.t.spec.Kind == driver.TargetHTTP || d.t.spec.Kind == driver.TargetBus {
 		batch = 1
 	}
+	if d.t.spec.HTTP != nil {
+		visibility += d.t.spec.HTTP.Timeout
+	}
+	// A batch in progress finishes even when the rule changes meanwhile
+	// (its dispatcher is replaced), so that what was delivered is also
+	// acked; only the engine's close interrupts it.
+	work := d.e.ctx
 	for d.ctx.Err() == nil {
 		if d.limiter != nil && d.limiter.Wait(d.ctx) != nil {
 			return
 		}
-		ds, err := d.e.Receive(d.ctx, d.queue, driver.ReceiveRequest{Max: batch, Wait: driver.MaxReceiveWait})
+		// The visibility is well inside the dedup window, so a delivery
+		// made again after a crash is deduplicated by queue and topic
+		// targets.
+		ds, err := d.e.Receive(d.ctx, d.queue, driver.ReceiveRequest{Max: batch, Wait: driver.MaxReceiveWait, Visibility: visibility})
 		switch {
 		case d.ctx.Err() != nil || errors.Is(err, driver.ErrClosed) || errors.Is(err, driver.ErrNotFound):
 			return
@@ -105,9 +118,13 @@ func (d *dispatcher) run() {
 		case len(ds) == 0:
 			continue
 		}
-		errs := d.deliver(ds)
-		if d.ctx.Err() != nil {
-			return // stopping: the deliveries become visible again after their timeout
+		ds = d.e.expire(work, d.t, d.queue, ds)
+		if len(ds) == 0 {
+			continue
+		}
+		errs := d.deliver(work, ds)
+		if work.Err() != nil {
+			return // closing: the deliveries become visible again after their timeout
 		}
 		var acks []string
 		for i, dl := range ds {
@@ -116,14 +133,33 @@ func (d *dispatcher) run() {
 				acks = append(acks, dl.Receipt)
 				continue
 			}
-			d.e.settleFailure(context.WithoutCancel(d.ctx), d.t, d.queue, dl, errs[i])
+			if err := d.e.settleFailure(work, d.t, d.queue, dl, errs[i]); err != nil {
+				d.e.logger.Warn("bus: settling a failed delivery failed; it is retried after its visibility timeout", "queue", d.queue, "err", err)
+			}
 		}
 		if len(acks) > 0 {
-			if _, err := d.e.Ack(context.WithoutCancel(d.ctx), d.queue, acks); err != nil {
+			if _, err := d.e.Ack(work, d.queue, acks); err != nil {
 				d.e.logger.Warn("bus: ack failed; the deliveries will be made again", "queue", d.queue, "err", err)
 			}
 		}
 	}
+}
+
+// expire dead-letters the deliveries older than t's MaxAge without trying
+// them and returns the others.
+func (e *Engine) expire(ctx context.Context, t *target, queue string, ds []driver.Delivery) []driver.Delivery {
+	live := ds[:0]
+	for _, dl := range ds {
+		if time.Since(dl.SentAt) < t.spec.Retry.MaxAge {
+			live = append(live, dl)
+			continue
+		}
+		err := fmt.Errorf("the event was accepted %v ago; the target's max_age is %v", time.Since(dl.SentAt).Round(time.Second), t.spec.Retry.MaxAge)
+		if err := e.settleFailure(ctx, t, queue, dl, err); err != nil {
+			e.logger.Warn("bus: settling an expired delivery failed", "queue", queue, "err", err)
+		}
+	}
+	return live
 }
 
 // pause waits dur or until the dispatcher stops.
@@ -136,8 +172,52 @@ func (d *dispatcher) pause(dur time.Duration) {
 	}
 }
 
-// deliver makes the deliveries and returns one error per delivery.
-func (d *dispatcher) deliver(ds []driver.Delivery) []error {
+// deliver makes the deliveries and returns one error per delivery. A
+// batch refused as a whole for one bad delivery is delivered again one by
+// one, so only the bad one fails.
+func (d *dispatcher) deliver(ctx context.Context, ds []driver.Delivery) []error {
+	errs := d.deliverBatch(ctx, ds)
+	if len(ds) > 1 && errs[0] != nil && isPermanent(errs[0]) {
+		for i := range ds {
+			errs[i] = d.deliverBatch(ctx, ds[i:i+1])[0]
+		}
+	}
+	return errs
+}
+
+// isPermanent reports whether a delivery error is marked permanent.
+func isPermanent(err error) bool {
+	var derr *deliveryError
+	return errors.As(err, &derr) && derr.permanent
+}
+
+// fifoGroup makes a FIFO group of an event's source: the source itself
+// when it is a valid group, else a hash of it.
+func fifoGroup(source string) string {
+	valid := source != "" && len(source) <= driver.MaxGroupLen
+	for i := 0; valid && i < len(source); i++ {
+		valid = source[i] >= 0x21 && source[i] <= 0x7e
+	}
+	if valid {
+		return source
+	}
+	sum := sha256.Sum256([]byte(source))
+	return hex.EncodeToString(sum[:16])
+}
+
+// streamKey makes a record key of a partition key: itself, or a hash of
+// it when it is too long.
+func streamKey(key string) []byte {
+	if len(key) <= driver.MaxKeyLen {
+		return []byte(key)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return []byte(hex.EncodeToString(sum[:]))
+}
+
+// deliverBatch makes the deliveries with one call where the target takes
+// batches; batch-level errors apply to every delivery.
+func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []error {
 	errs := make([]error, len(ds))
 	spec := &d.t.spec
 	fill := func(err error) {
@@ -149,18 +229,30 @@ func (d *dispatcher) deliver(ds []driver.Delivery) []error {
 	}
 	switch spec.Kind {
 	case driver.TargetQueue, driver.TargetTopic:
+		d.e.mu.Lock()
+		fifo := false
+		if spec.Kind == driver.TargetQueue {
+			q := d.e.queues[spec.Queue]
+			fifo = q != nil && q.fifo()
+		} else if tp := d.e.topics[spec.Topic]; tp != nil {
+			fifo = tp.attrs.FIFO
+		}
+		d.e.mu.Unlock()
 		msgs := make([]driver.Message, len(ds))
 		for i, dl := range ds {
 			// The delivery's ID as dedup ID: a delivery made again after a
-			// crash is stored once.
-			msgs[i] = driver.Message{Body: dl.Body, Headers: dl.Headers, Group: dl.Group, DedupID: dl.ID}
+			// crash is stored once. FIFO targets group by the event's source.
+			msgs[i] = driver.Message{Body: dl.Body, Headers: dl.Headers, DedupID: dl.ID}
+			if fifo {
+				msgs[i].Group = fifoGroup(dl.Group)
+			}
 		}
 		var res []driver.SendResult
 		var err error
 		if spec.Kind == driver.TargetQueue {
-			res, err = d.e.Send(d.ctx, spec.Queue, msgs)
+			res, err = d.e.Send(ctx, spec.Queue, msgs)
 		} else {
-			res, err = d.e.Publish(d.ctx, spec.Topic, msgs)
+			res, err = d.e.Publish(ctx, spec.Topic, msgs)
 		}
 		if err != nil {
 			fill(classify(err))
@@ -180,9 +272,9 @@ func (d *dispatcher) deliver(ds []driver.Delivery) []error {
 					h[k] = v
 				}
 			}
-			recs[i] = driver.Record{Key: []byte(dl.Headers[headerPartitionKey]), Value: dl.Body, Headers: h, Partition: driver.AnyPartition}
+			recs[i] = driver.Record{Key: streamKey(dl.Headers[headerPartitionKey]), Value: dl.Body, Headers: h, Partition: driver.AnyPartition}
 		}
-		res, err := d.e.Append(d.ctx, spec.Stream, recs)
+		res, err := d.e.Append(ctx, spec.Stream, recs)
 		if err != nil {
 			fill(classify(err))
 			break
@@ -194,11 +286,11 @@ func (d *dispatcher) deliver(ds []driver.Delivery) []error {
 		}
 	case driver.TargetBus:
 		for i, dl := range ds {
-			errs[i] = d.forward(dl)
+			errs[i] = d.forward(ctx, dl)
 		}
 	case driver.TargetHTTP:
 		for i, dl := range ds {
-			errs[i] = d.post(dl)
+			errs[i] = d.post(ctx, dl)
 		}
 	}
 	return errs
@@ -213,21 +305,25 @@ func classify(err error) error {
 }
 
 // forward puts an event on another bus.
-func (d *dispatcher) forward(dl driver.Delivery) error {
-	hops, _ := strconv.Atoi(dl.Headers[headerBusHops])
-	if hops+1 > maxBusHops {
-		return &deliveryError{err: fmt.Errorf("the event crossed %d buses; the limit is %d", hops, maxBusHops), permanent: true}
+func (d *dispatcher) forward(ctx context.Context, dl driver.Delivery) error {
+	hops, err := strconv.Atoi(dl.Headers[headerBusHops])
+	if dl.Headers[headerBusHops] == "" {
+		hops, err = 0, nil
 	}
-	h := make(map[string]string, len(dl.Headers)+1)
+	if err != nil || hops < 0 || hops+1 >= maxBusHops {
+		return &deliveryError{err: fmt.Errorf("the event crossed %s buses already; an event crosses at most %d", dl.Headers[headerBusHops], maxBusHops), permanent: true}
+	}
+	h := make(map[string]string, len(dl.Headers))
 	for k, v := range dl.Headers {
-		h[k] = v
+		if !strings.HasPrefix(k, driver.ReservedHeaderPrefix) {
+			h[k] = v
+		}
 	}
-	h[headerBusHops] = strconv.Itoa(hops + 1)
 	ev, _, err := eventOf(dl.Body, h)
 	if err != nil {
 		return &deliveryError{err: err, permanent: true}
 	}
-	res, err := d.e.PutEvents(d.ctx, d.t.spec.Bus, []driver.Event{ev})
+	res, err := d.e.putEvents(ctx, d.t.spec.Bus, []driver.Event{ev}, putOptions{hops: hops + 1})
 	if err != nil {
 		return classify(err)
 	}
@@ -240,7 +336,7 @@ func (d *dispatcher) forward(dl driver.Delivery) error {
 // post sends a delivery to an HTTP target: 2xx is success; 408, 429 and
 // 5xx are retried (after Retry-After when the endpoint sends one); other
 // statuses are permanent failures, as EventBridge treats them.
-func (d *dispatcher) post(dl driver.Delivery) error {
+func (d *dispatcher) post(ctx context.Context, dl driver.Delivery) error {
 	spec := d.t.spec.HTTP
 	body, header := dl.Body, http.Header{}
 	switch {
@@ -259,7 +355,7 @@ func (d *dispatcher) post(dl driver.Delivery) error {
 	default:
 		header.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, spec.Endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, spec.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return &deliveryError{err: err, permanent: true}
 	}
@@ -307,62 +403,78 @@ func (d *dispatcher) post(dl driver.Delivery) error {
 // settleFailure applies t's retry policy to a failed delivery: retry after
 // a full-jitter backoff, or — once attempts or age are used up, or the
 // failure is permanent — move it to the dead-letter queue with headers
-// saying why (or drop it, logged, without one).
-func (e *Engine) settleFailure(ctx context.Context, t *target, queue string, dl driver.Delivery, failure error) {
+// saying why (or drop it, logged, without one). An error means the
+// delivery is left as it is: it comes back after its visibility timeout.
+func (e *Engine) settleFailure(ctx context.Context, t *target, queue string, dl driver.Delivery, failure error) error {
 	policy := t.spec.Retry
-	var derr *deliveryError
-	errors.As(failure, &derr)
 	age := time.Since(dl.SentAt)
 	reason := ""
 	switch {
-	case derr != nil && derr.permanent:
+	case isPermanent(failure):
 		reason = "permanent-failure"
-	case dl.ReceiveCount >= policy.MaxAttempts:
-		reason = "max-attempts"
 	case age >= policy.MaxAge:
 		reason = "max-age"
+	case dl.ReceiveCount >= policy.MaxAttempts:
+		reason = "max-attempts"
 	}
 	log := e.logger.With("bus", t.rule.bus.name, "rule", t.rule.name, "target", t.spec.ID, "delivery_id", dl.ID, "attempt", dl.ReceiveCount)
 	if reason == "" {
 		t.retried.Add(1)
 		wait := backoff(policy.MinDelay, policy.MaxDelay, dl.ReceiveCount)
-		if derr != nil && derr.retryAfter > wait {
+		var derr *deliveryError
+		if errors.As(failure, &derr) && derr.retryAfter > wait {
 			wait = min(derr.retryAfter, policy.MaxDelay)
 		}
 		log.Warn("bus: delivery failed; retrying", "err", failure, "retry_in", wait)
-		if _, err := e.ChangeVisibility(ctx, queue, []string{dl.Receipt}, wait); err != nil {
-			log.Warn("bus: nack failed; the delivery is retried after its visibility timeout", "err", err)
+		errs, err := e.ChangeVisibility(ctx, queue, []string{dl.Receipt}, wait)
+		if err == nil {
+			err = errs[0]
 		}
-		return
+		return err
 	}
 	t.failed.Add(1)
-	if t.spec.DeadLetterQueue != "" {
+	if dlq := t.spec.DeadLetterQueue; dlq != "" {
 		headers := t.dlqHeaders(reason, failure.Error(), dl.ReceiveCount, "")
 		for k, v := range dl.Headers {
+			if len(headers) == driver.MaxHeaders {
+				break // the reason headers first; user headers as far as they fit
+			}
 			if _, ours := headers[k]; !ours && k != headerPartitionKey {
 				headers[k] = v
 			}
 		}
-		res, err := e.Send(ctx, t.spec.DeadLetterQueue, []driver.Message{{Body: dl.Body, Headers: headers, DedupID: dl.ID}})
-		if err == nil {
-			err = res[0].Err
+		e.mu.Lock()
+		q := e.queues[dlq]
+		fifo := q != nil && q.fifo()
+		e.mu.Unlock()
+		var err error
+		if fifo {
+			err = driver.Invalid("dlq", "queue %q is a FIFO queue now; a target's dead-letter queue must be a standard queue", dlq)
+		} else {
+			var res []driver.SendResult
+			res, err = e.Send(ctx, dlq, []driver.Message{{Body: dl.Body, Headers: headers, DedupID: dl.ID}})
+			if err == nil {
+				err = res[0].Err
+			}
 		}
 		switch {
 		case err == nil:
 			t.deadLettered.Add(1)
-			log.Error("bus: delivery failed; moved to the dead-letter queue", "reason", reason, "err", failure, "dead_letter_queue", t.spec.DeadLetterQueue)
+			log.Error("bus: delivery failed; moved to the dead-letter queue", "reason", reason, "err", failure, "dead_letter_queue", dlq)
 		case errors.Is(err, driver.ErrNotFound) || errors.Is(err, driver.ErrInvalid) || errors.Is(err, driver.ErrTooLarge):
 			log.Error("bus: delivery failed and the dead-letter queue refused it; dropped", "reason", reason, "err", failure, "dlq_err", err)
 		default:
 			log.Error("bus: moving to the dead-letter queue failed; the delivery will be tried again", "err", err)
-			return
+			return err
 		}
 	} else {
 		log.Error("bus: delivery failed; dropped (the target has no dead-letter queue)", "reason", reason, "err", failure)
 	}
-	if _, err := e.Ack(ctx, queue, []string{dl.Receipt}); err != nil {
-		log.Warn("bus: settling a failed delivery failed", "err", err)
+	errs, err := e.Ack(ctx, queue, []string{dl.Receipt})
+	if err == nil {
+		err = errs[0]
 	}
+	return err
 }
 
 // handlerTarget finds a handler target.
@@ -379,18 +491,22 @@ func (e *Engine) handlerTarget(busName, ruleName, id string) (*target, string, e
 		if t.spec.Kind != driver.TargetHandler {
 			return nil, "", driver.Invalid("target", "target %q of rule %q is a %s target; only handler targets are read directly", id, ruleName, t.spec.Kind)
 		}
-		return t, deliveryQueueName(busName, ruleName, id), nil
+		return t, e.queueName(t), nil
 	}
 	return nil, "", fmt.Errorf("rule %q has no target %q: %w", ruleName, id, driver.ErrNotFound)
 }
 
 // ReceiveTarget reads the deliveries waiting for a handler target.
 func (e *Engine) ReceiveTarget(ctx context.Context, busName, ruleName, id string, req driver.ReceiveRequest) ([]driver.Delivery, error) {
-	_, queue, err := e.handlerTarget(busName, ruleName, id)
+	t, queue, err := e.handlerTarget(busName, ruleName, id)
 	if err != nil {
 		return nil, err
 	}
-	return e.Receive(ctx, queue, req)
+	ds, err := e.Receive(ctx, queue, req)
+	if err != nil {
+		return nil, err
+	}
+	return e.expire(ctx, t, queue, ds), nil
 }
 
 // SettleTarget acks a handler target's delivery, or applies the target's
@@ -420,8 +536,7 @@ func (e *Engine) SettleTarget(ctx context.Context, busName, ruleName, id, receip
 	if err != nil || dl == nil {
 		return err
 	}
-	e.settleFailure(ctx, t, queue, *dl, errors.New(failure))
-	return nil
+	return e.settleFailure(ctx, t, queue, *dl, errors.New(failure))
 }
 
 // settled reports whether the message of a valid receipt is gone

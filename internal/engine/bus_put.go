@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type putOptions struct {
 	// replay names the replay that re-sends the events: their envelope
 	// gets "replay-name" and archives do not keep them again.
 	replay string
+	// hops counts the buses the events crossed before this one (bus
+	// targets); deliveries carry it in headerBusHops.
+	hops int
 }
 
 // preparedEvent is an event made ready for the log before the lock.
@@ -221,8 +225,8 @@ func (e *Engine) route(busName string, pe *preparedEvent, opts putOptions, rt *b
 		}
 		pe.outputs = append(pe.outputs, outs)
 	}
-	if opts.replay != "" {
-		return // replayed events are in the archive already
+	if opts.replay != "" || opts.schedule != nil {
+		return // replayed events are in the archive already; scheduled ones are for their rule only
 	}
 	pe.archives = append(pe.archives, rt.all...)
 	if len(rt.all) < len(rt.archives) {
@@ -373,12 +377,20 @@ func (e *Engine) putEvents(ctx context.Context, busName string, events []driver.
 			continue
 		}
 		results[i].ID = pe.id
-		r := publishRecord{Seq: seq, PublishedAt: at, Topic: busName, Group: pe.source, Headers: events[i].Headers, Body: pe.envelope}
+		headers := events[i].Headers
+		if opts.hops > 0 {
+			headers = make(map[string]string, len(events[i].Headers)+1)
+			for k, v := range events[i].Headers {
+				headers[k] = v
+			}
+			headers[headerBusHops] = strconv.Itoa(opts.hops)
+		}
+		r := publishRecord{Seq: seq, PublishedAt: at, Topic: busName, Group: pe.source, Headers: headers, Body: pe.envelope}
 		seq++
 		for k, ru := range pe.rules {
 			ru.matched.Add(1)
 			for j, t := range ru.targets {
-				tg, ok := e.place(t, pe, &pe.outputs[k][j], seq, placed)
+				tg, ok := e.place(t, pe, &pe.outputs[k][j], headers, seq, placed)
 				if ok {
 					r.Targets = append(r.Targets, tg)
 					seq++
@@ -402,7 +414,7 @@ func (e *Engine) putEvents(ctx context.Context, busName string, events []driver.
 					n++
 				}
 			}
-			archived = append(archived, appendRecord{SID: a.sid, Offset: p.end + int64(n), Timestamp: max(p.lastTS, at), Value: pe.envelope, Headers: events[i].Headers})
+			archived = append(archived, appendRecord{SID: a.sid, Offset: p.end + int64(n), Timestamp: max(p.lastTS, at), Value: pe.envelope, Headers: headers})
 			archivedParts = append(archivedParts, p)
 		}
 	}
@@ -441,6 +453,10 @@ func (e *Engine) putEvents(ctx context.Context, busName string, events []driver.
 		}
 		wait = awaitArchive // the log syncs in order: this wait covers the events too
 	}
+	archivedEnds := make(map[*partition]int64, len(archivedParts)) // this batch's end per archive
+	for _, p := range archivedParts {
+		archivedEnds[p] = p.end
+	}
 	b.accepted.Add(int64(len(recs)))
 	b.matched.Add(matched)
 	b.unmatched.Add(int64(len(recs)) - matched)
@@ -454,8 +470,8 @@ func (e *Engine) putEvents(ctx context.Context, busName string, events []driver.
 				}
 			}
 		}
-		for _, p := range archivedParts {
-			p.durable = p.end
+		for p, end := range archivedEnds {
+			p.durable = max(p.durable, min(end, p.end))
 		}
 	})
 	if err != nil {
@@ -469,11 +485,17 @@ func (e *Engine) putEvents(ctx context.Context, busName string, events []driver.
 // target's delivery queue, or its dead-letter queue when the input could
 // not be made or the backlog is full. It returns false when the delivery
 // is dropped (no dead-letter queue). The caller holds e.mu.
-func (e *Engine) place(t *target, pe *preparedEvent, o *targetOutput, seq uint64, placed map[*target]int) (publishTarget, bool) {
+func (e *Engine) place(t *target, pe *preparedEvent, o *targetOutput, headers map[string]string, seq uint64, placed map[*target]int) (publishTarget, bool) {
 	tg := publishTarget{Seq: seq, Raw: true, Body: o.body, Headers: o.headers}
 	size := len(pe.envelope)
 	if o.body != nil {
 		size = len(o.body)
+	}
+	for k, v := range headers {
+		size += len(k) + len(v)
+	}
+	for k, v := range o.headers {
+		size += len(k) + len(v)
 	}
 	reason, detail := "", ""
 	switch {
@@ -490,7 +512,8 @@ func (e *Engine) place(t *target, pe *preparedEvent, o *targetOutput, seq uint64
 		}
 		dq := e.byID[t.qid]
 		if dq == nil {
-			return tg, false // the rule is being deleted
+			reason, detail = "undeliverable", "the target's delivery queue is missing"
+			break
 		}
 		if waiting := len(dq.msgs) + placed[t]; waiting < t.spec.MaxBacklog {
 			placed[t]++
@@ -502,7 +525,7 @@ func (e *Engine) place(t *target, pe *preparedEvent, o *targetOutput, seq uint64
 	}
 	t.failed.Add(1)
 	dlq := e.queues[t.spec.DeadLetterQueue]
-	if t.spec.DeadLetterQueue == "" || dlq == nil {
+	if t.spec.DeadLetterQueue == "" || dlq == nil || dlq.fifo() {
 		e.logger.Warn("bus: delivery dropped", "bus", t.rule.bus.name, "rule", t.rule.name, "target", t.spec.ID, "event_id", pe.id, "reason", reason, "err", detail)
 		return tg, false
 	}

@@ -133,6 +133,7 @@ func (e *Engine) start() {
 		}
 	}
 	e.ensureDefaultBus()
+	e.dropOrphanQueues()
 	for _, b := range e.buses {
 		for _, r := range b.rules {
 			e.startRule(r)
@@ -594,6 +595,21 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 				subs = append(subs, t.name+"/"+s.name)
 			}
 		}
+	}
+	var targets []string
+	for _, b := range e.buses {
+		for _, r := range b.rules {
+			for _, t := range r.spec.Targets {
+				if t.DeadLetterQueue == name {
+					targets = append(targets, b.name+"/"+r.name+"/"+t.ID)
+				}
+			}
+		}
+	}
+	if len(targets) > 0 {
+		sort.Strings(targets)
+		e.mu.Unlock()
+		return fmt.Errorf("queue %q is the dead-letter queue of bus targets %q; change their rules first: %w", name, targets, driver.ErrConflict)
 	}
 	if len(subs) > 0 {
 		sort.Strings(subs)

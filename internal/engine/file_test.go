@@ -366,7 +366,8 @@ func TestCompactionRelocatesBusDeliveries(t *testing.T) {
 	defer c.Close()
 	for _, target := range []string{"whole", "shaped"} {
 		c.mu.Lock()
-		q := c.queues[deliveryQueueName(driver.DefaultBus, "r", target)]
+		r := c.buses[driver.DefaultBus].rules["r"]
+		q := c.byID[r.targets[targetIndex(r.spec.Targets, target)].qid]
 		var ps []pending
 		for m := q.all.head; m != nil; m = m.alink.next {
 			ps = append(ps, pending{seq: m.seq, p: m.pos, size: m.size})
