@@ -1,0 +1,165 @@
+package handler_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/courier-io/courier/handler"
+)
+
+func TestChainOrder(t *testing.T) {
+	var order []string
+	mw := func(name string) handler.Middleware {
+		return func(next handler.Handler) handler.Handler {
+			return handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+				order = append(order, name+">")
+				err := next.Handle(ctx, m)
+				order = append(order, "<"+name)
+				return err
+			})
+		}
+	}
+	h := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error {
+		order = append(order, "h")
+		return nil
+	}), mw("a"), mw("b"))
+	if err := h.Handle(context.Background(), &handler.Message{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, " "); got != "a> b> h <b <a" {
+		t.Fatalf("order %q", got)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := handler.Chain(handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}), handler.Timeout(3*time.Second))
+		start := time.Now()
+		err := h.Handle(context.Background(), &handler.Message{})
+		if !errors.Is(err, handler.ErrHandlerTimeout) || time.Since(start) != 3*time.Second {
+			t.Fatalf("err %v after %v; want ErrHandlerTimeout after 3s", err, time.Since(start))
+		}
+	})
+}
+
+func TestRetryMiddleware(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		h := handler.Chain(handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+			calls++
+			if calls < 3 {
+				return errors.New("glitch")
+			}
+			return nil
+		}), handler.Retry(5, 10*time.Millisecond, time.Second))
+		start := time.Now()
+		if err := h.Handle(context.Background(), &handler.Message{}); err != nil || calls != 3 {
+			t.Fatalf("err %v after %d calls", err, calls)
+		}
+		if waited := time.Since(start); waited > 30*time.Millisecond {
+			t.Fatalf("waited %v; the full-jitter ceilings were 10ms and 20ms", waited)
+		}
+		calls = 0
+		h = handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error {
+			calls++
+			return handler.Permanent(errors.New("bad input"))
+		}), handler.Retry(5, time.Millisecond, time.Millisecond))
+		if err := h.Handle(context.Background(), &handler.Message{}); !handler.IsPermanent(err) || calls != 1 {
+			t.Fatalf("permanent error retried: %v after %d calls", err, calls)
+		}
+	})
+}
+
+func TestThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error { return nil }), handler.Throttle(10, 1))
+		start := time.Now()
+		for range 21 {
+			if err := h.Handle(context.Background(), &handler.Message{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Fatalf("21 calls at 10/s with burst 1 took %v; want 2s", d)
+		}
+	})
+}
+
+func TestMetricsAndLogging(t *testing.T) {
+	var counters handler.Counters
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := handler.Chain(handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+		if m.ID == "bad" {
+			return errors.New("boom")
+		}
+		return nil
+	}), handler.Metrics(&counters), handler.Logging(logger))
+	_ = h.Handle(context.Background(), &handler.Message{ID: "ok", Source: "queue q"})
+	_ = h.Handle(context.Background(), &handler.Message{ID: "bad", Source: "queue q"})
+	if c := counters.Get("queue q"); c.Handled != 1 || c.Failed != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "msg_id=bad") || !strings.Contains(logs.String(), "err=boom") || !strings.Contains(logs.String(), "level=DEBUG msg=handled") {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestTracingContinuesTheProducersTrace(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	// The producer's span, carried in the message headers.
+	pctx, producer := tp.Tracer("test").Start(context.Background(), "send")
+	headers := map[string]string{}
+	propagation.TraceContext{}.Inject(pctx, propagation.MapCarrier(headers))
+	producer.End()
+
+	h := handler.Chain(handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+		return errors.New("declined")
+	}), handler.Tracing(tp))
+	_ = h.Handle(context.Background(), &handler.Message{ID: "m1", Source: "queue orders", Headers: headers, Attempt: 2})
+	spans := exp.GetSpans()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans; want the producer's and the consumer's", len(spans))
+	}
+	consumer := spans[1]
+	if consumer.Name != "process queue orders" || consumer.Parent.SpanID() != producer.SpanContext().SpanID() ||
+		consumer.SpanContext.TraceID() != producer.SpanContext().TraceID() || consumer.Status.Description != "declined" {
+		t.Fatalf("consumer span %+v", consumer)
+	}
+	attrs := map[string]string{}
+	for _, a := range consumer.Attributes {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	if attrs["messaging.system"] != "courier" || attrs["messaging.message.id"] != "m1" || attrs["messaging.operation.type"] != "process" {
+		t.Fatalf("attributes %v", attrs)
+	}
+}
