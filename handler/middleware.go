@@ -17,8 +17,36 @@ import (
 )
 
 // DefaultMiddleware is the chain most routes want: Recover, so that a
-// panicking handler fails its message instead of the process.
-func DefaultMiddleware() []Middleware { return []Middleware{Recover()} }
+// panicking handler fails its message instead of the process, and
+// Deadline, so that a request nobody waits for any more is not worked on.
+func DefaultMiddleware() []Middleware { return []Middleware{Recover(), Deadline()} }
+
+// Deadline gives the handler of a request (a message with HeaderReplyBy,
+// sent by a Requester) a context that ends when the requester stops
+// waiting, so the deadline travels with the request and every call the
+// handler makes inherits what is left of it. A request whose deadline has
+// passed is settled without calling the handler: nobody would read the
+// reply.
+func Deadline() Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, m *Message) error {
+			raw := m.Headers[HeaderReplyBy]
+			if raw == "" {
+				return next.Handle(ctx, m)
+			}
+			by, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return Permanent(fmt.Errorf("handler: header %s: %q is not an RFC 3339 time", HeaderReplyBy, raw))
+			}
+			if !time.Now().Before(by) {
+				return nil // expired: the requester gave up
+			}
+			ctx, cancel := context.WithDeadline(ctx, by)
+			defer cancel()
+			return next.Handle(ctx, m)
+		})
+	}
+}
 
 // Recover turns a panic in the handler into an error (with the stack), so
 // the message is retried and, if it keeps panicking, dead-lettered.

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/courier-io/courier/handler"
+	"github.com/courier-io/courier/idempotency"
 )
 
 func TestChainOrder(t *testing.T) {
@@ -162,4 +163,60 @@ func TestTracingContinuesTheProducersTrace(t *testing.T) {
 	if attrs["messaging.system"] != "courier" || attrs["messaging.message.id"] != "m1" || attrs["messaging.operation.type"] != "process" {
 		t.Fatalf("attributes %v", attrs)
 	}
+}
+
+func TestIdempotentRunsTheEffectOnce(t *testing.T) {
+	store := idempotency.NewMemory()
+	calls := 0
+	h := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error {
+		calls++
+		return nil
+	}), handler.Idempotent(store, time.Minute, time.Hour, func(m *handler.Message) string { return m.Headers["order"] }))
+	for range 3 { // the same order delivered three times
+		if err := h.Handle(context.Background(), &handler.Message{ID: "x", Headers: map[string]string{"order": "o-1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("effect ran %d times; want once", calls)
+	}
+	failing := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error { return errors.New("db down") }),
+		handler.Idempotent(store, time.Minute, time.Hour, nil))
+	if err := failing.Handle(context.Background(), &handler.Message{ID: "m-2"}); err == nil {
+		t.Fatal("a failing handler's error was swallowed")
+	}
+	calls = 0
+	retry := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error { calls++; return nil }),
+		handler.Idempotent(store, time.Minute, time.Hour, nil))
+	if err := retry.Handle(context.Background(), &handler.Message{ID: "m-2"}); err != nil || calls != 1 {
+		t.Fatalf("after a failure the key must be free again: %v, %d calls", err, calls)
+	}
+	if err := h.Handle(context.Background(), &handler.Message{ID: "y"}); !handler.IsPermanent(err) {
+		t.Fatalf("a message without a key = %v; want a permanent failure", err)
+	}
+}
+
+func TestDeadlineTravelsWithTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got time.Time
+		called := 0
+		h := handler.Chain(handler.HandlerFunc(func(ctx context.Context, m *handler.Message) error {
+			called++
+			got, _ = ctx.Deadline()
+			return nil
+		}), handler.Deadline())
+		by := time.Now().Add(3 * time.Second)
+		m := &handler.Message{Headers: map[string]string{handler.HeaderReplyBy: by.UTC().Format(time.RFC3339Nano)}}
+		if err := h.Handle(context.Background(), m); err != nil || !got.Equal(by) {
+			t.Fatalf("deadline %v (%v); want %v", got, err, by)
+		}
+		time.Sleep(4 * time.Second)
+		if err := h.Handle(context.Background(), m); err != nil || called != 1 {
+			t.Fatalf("an expired request was worked on (%d calls, %v)", called, err)
+		}
+		bad := &handler.Message{Headers: map[string]string{handler.HeaderReplyBy: "soon"}}
+		if err := h.Handle(context.Background(), bad); !handler.IsPermanent(err) {
+			t.Fatalf("a garbled deadline = %v; want a permanent failure", err)
+		}
+	})
 }
