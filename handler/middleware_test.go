@@ -16,6 +16,7 @@ import (
 
 	"github.com/courier-io/courier/handler"
 	"github.com/courier-io/courier/idempotency"
+	"github.com/courier-io/courier/resilience"
 )
 
 func TestChainOrder(t *testing.T) {
@@ -217,6 +218,40 @@ func TestDeadlineTravelsWithTheRequest(t *testing.T) {
 		bad := &handler.Message{Headers: map[string]string{handler.HeaderReplyBy: "soon"}}
 		if err := h.Handle(context.Background(), bad); !handler.IsPermanent(err) {
 			t.Fatalf("a garbled deadline = %v; want a permanent failure", err)
+		}
+	})
+}
+
+func TestResilient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := resilience.New(resilience.WithRetry(resilience.RetryConfig{MaxAttempts: 3, MinDelay: time.Millisecond, MaxDelay: time.Millisecond}),
+			resilience.WithBreaker(resilience.BreakerConfig{ConsecutiveFailures: 3, OpenFor: time.Minute}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		flaky := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error {
+			calls++
+			if calls < 3 {
+				return errors.New("glitch")
+			}
+			return nil
+		}), handler.Resilient(p))
+		if err := flaky.Handle(context.Background(), &handler.Message{}); err != nil || calls != 3 {
+			t.Fatalf("err %v after %d calls; want success on the third", err, calls)
+		}
+		calls = 0
+		poison := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error {
+			calls++
+			return handler.Permanent(errors.New("bad input"))
+		}), handler.Resilient(p))
+		if err := poison.Handle(context.Background(), &handler.Message{}); !handler.IsPermanent(err) || calls != 1 {
+			t.Fatalf("permanent failure: %v after %d calls", err, calls)
+		}
+		down := handler.Chain(handler.HandlerFunc(func(context.Context, *handler.Message) error { return errors.New("down") }), handler.Resilient(p))
+		_ = down.Handle(context.Background(), &handler.Message{})
+		if err := down.Handle(context.Background(), &handler.Message{}); !errors.Is(err, resilience.ErrCircuitOpen) || handler.IsPermanent(err) {
+			t.Fatalf("with the breaker open: %v; want ErrCircuitOpen, not permanent", err)
 		}
 	})
 }
