@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ type Requester struct {
 func NewRequester(ctx context.Context, b *courier.Broker) (*Requester, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
-	inbox, err := b.CreateQueue(ctx, "inbox-"+hex.EncodeToString(id[:]),
+	inbox, err := b.CreateQueue(ctx, inboxPrefix+hex.EncodeToString(id[:]),
 		courier.Retention(time.Hour), courier.VisibilityTimeout(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("handler: creating the reply queue: %w", err)
@@ -115,6 +116,11 @@ func (r *Requester) Request(ctx context.Context, queue string, msg courier.Messa
 		h[HeaderReplyBy] = dl.UTC().Format(time.RFC3339Nano)
 	}
 	msg.Headers = h
+	select {
+	case <-r.stopped:
+		return nil, fmt.Errorf("handler: request to %q: the requester is closed: %w", queue, courier.ErrClosed)
+	default:
+	}
 	ch := make(chan *courier.Delivery, 1)
 	r.mu.Lock()
 	r.waiting[corr] = ch
@@ -133,6 +139,11 @@ func (r *Requester) Request(ctx context.Context, queue string, msg courier.Messa
 		return d, nil
 	case <-ctx.Done():
 		forget()
+		select {
+		case d := <-ch: // arrived as the wait ended
+			return d, nil
+		default:
+		}
 		return nil, fmt.Errorf("handler: request to %q: no reply: %w", queue, context.Cause(ctx))
 	case <-r.stopped:
 		forget()
@@ -150,11 +161,16 @@ func (r *Requester) Close(ctx context.Context) error {
 
 // Reply sends reply to the requester of req: to its reply queue, with its
 // correlation ID. A request whose requester stopped waiting (HeaderReplyBy
-// has passed) is not answered: Reply returns nil without sending.
+// has passed, or its inbox is gone) is not answered: Reply returns nil.
+// Replies go only to inboxes (queues named inbox-...), so a request cannot
+// make a service write to any other queue.
 func Reply(ctx context.Context, b *courier.Broker, req *Message, reply courier.Message) error {
 	to := req.Headers[HeaderReplyTo]
 	if to == "" {
 		return ErrNoReplyTo
+	}
+	if !strings.HasPrefix(to, inboxPrefix) {
+		return Permanent(fmt.Errorf("handler: %s %q is not a requester's inbox (%s...)", HeaderReplyTo, to, inboxPrefix))
 	}
 	if by, err := time.Parse(time.RFC3339Nano, req.Headers[HeaderReplyBy]); err == nil && time.Now().After(by) {
 		return nil
@@ -166,10 +182,16 @@ func Reply(ctx context.Context, b *courier.Broker, req *Message, reply courier.M
 	h[HeaderCorrelationID] = req.Headers[HeaderCorrelationID]
 	reply.Headers = h
 	if _, err := b.Queue(to).Send(ctx, reply); err != nil {
+		if errors.Is(err, courier.ErrNotFound) {
+			return nil // the requester closed: nobody is waiting
+		}
 		return fmt.Errorf("handler: reply to %q: %w", to, err)
 	}
 	return nil
 }
+
+// inboxPrefix starts the names of requesters' reply queues.
+const inboxPrefix = "inbox-"
 
 // Replier is a handler that answers requests: fn's reply is sent to the
 // requester; fn's error fails the request message as any handler error

@@ -2,6 +2,8 @@ package handler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/idempotency"
 )
 
 // Handler processes one message. Returning nil settles (acks) it; an
@@ -338,6 +341,11 @@ func (rt *route) loop(ctx, work context.Context) error {
 		msgs, err := rt.src.Receive(ctx, rt.cfg.prefetch, rt.cfg.wait, rt.cfg.visibility)
 		switch {
 		case ctx.Err() != nil:
+			if len(msgs) > 0 { // received as the shutdown began
+				x := rt.extendWhileBusy(work, msgs)
+				rt.release(work, x, msgs)
+				x.stop()
+			}
 			return nil
 		case err != nil && fatal(err):
 			return fmt.Errorf("handler: %s: %w", rt.src.Name(), err)
@@ -365,8 +373,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// extender keeps a batch's unsettled messages invisible while they wait
-// and while they are processed.
+// extender keeps a batch's unsettled messages invisible while they wait,
+// while they are processed and until they are acked. A message leaves it
+// (done) before it is settled, and extending holds the lock, so a settled
+// message is never extended again.
 type extender struct {
 	mu      sync.Mutex
 	pending map[*Message]bool
@@ -383,25 +393,18 @@ func (rt *route) extendWhileBusy(work context.Context, msgs []*Message) *extende
 	var tick func()
 	tick = func() {
 		x.mu.Lock()
+		defer x.mu.Unlock()
 		if x.stopped {
-			x.mu.Unlock()
 			return
 		}
-		list := make([]*Message, 0, len(x.pending))
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(work), every)
 		for m := range x.pending {
-			list = append(list, m)
-		}
-		x.mu.Unlock()
-		for _, m := range list {
-			if err := rt.src.Extend(work, m, rt.cfg.visibility); err != nil {
+			if err := rt.src.Extend(ctx, m, rt.cfg.visibility); err != nil {
 				rt.r.cfg.logger.Warn("handler: extending a message's visibility failed", "source", rt.src.Name(), "msg_id", m.ID, "err", err)
 			}
 		}
-		x.mu.Lock()
-		if !x.stopped {
-			x.timer.Reset(every)
-		}
-		x.mu.Unlock()
+		cancel()
+		x.timer.Reset(every)
 	}
 	x.mu.Lock()
 	x.timer = time.AfterFunc(every, tick)
@@ -409,17 +412,33 @@ func (rt *route) extendWhileBusy(work context.Context, msgs []*Message) *extende
 	return x
 }
 
+// done takes m out of the extender; call it before settling m.
 func (x *extender) done(m *Message) {
 	x.mu.Lock()
 	delete(x.pending, m)
 	x.mu.Unlock()
 }
 
+// stop ends extending; call it before settling what is left.
 func (x *extender) stop() {
 	x.mu.Lock()
 	x.stopped = true
 	x.timer.Stop()
 	x.mu.Unlock()
+}
+
+// settleTimeout bounds one settle call made after the handlers' context
+// ended (at the end of a shutdown).
+const settleTimeout = 10 * time.Second
+
+// settleCtx is the context settle calls use: work, or, once work has
+// ended, a short one that has not, so that what was processed is still
+// acked.
+func settleCtx(work context.Context) (context.Context, context.CancelFunc) {
+	if work.Err() == nil {
+		return work, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(work), settleTimeout)
 }
 
 // process handles one received batch.
@@ -435,24 +454,47 @@ func (rt *route) process(ctx, work context.Context, msgs []*Message) {
 		return
 	}
 	acks := make([]*Message, 0, len(msgs))
+	var heldGroups map[string]bool // FIFO groups with a failed message in this batch
 	for i, m := range msgs {
 		if ctx.Err() != nil {
 			// Shutting down: give back what has not started.
-			for _, rest := range msgs[i:] {
-				_ = rt.src.Retry(work, rest, 0, errors.New("consumer shutting down"))
-				x.done(rest)
-			}
+			rt.release(work, x, msgs[i:])
 			break
 		}
-		err := rt.call(work, m)
-		x.done(m)
-		if err == nil {
-			acks = append(acks, m)
+		if m.fifo && heldGroups[m.Group] {
+			// A message before it in its group failed: it must not
+			// overtake that one.
+			rt.release(work, x, []*Message{m})
 			continue
 		}
+		err := rt.call(work, m)
+		if err == nil {
+			acks = append(acks, m) // extended until acked
+			continue
+		}
+		if m.fifo {
+			if heldGroups == nil {
+				heldGroups = map[string]bool{}
+			}
+			heldGroups[m.Group] = true
+		}
+		x.done(m)
 		rt.fail(work, m, err)
 	}
+	x.stop()
 	rt.ack(work, acks)
+}
+
+// release gives messages back to their source without counting a failure.
+func (rt *route) release(work context.Context, x *extender, msgs []*Message) {
+	ctx, cancel := settleCtx(work)
+	defer cancel()
+	for _, m := range msgs {
+		x.done(m)
+		if err := rt.src.Release(ctx, m); err != nil {
+			rt.r.cfg.logger.Warn("handler: giving a message back failed; it comes back after its visibility timeout", "source", rt.src.Name(), "msg_id", m.ID, "err", err)
+		}
+	}
 }
 
 // call runs the handler on m within the overall bound.
@@ -478,7 +520,9 @@ func (rt *route) ack(work context.Context, acks []*Message) {
 	if len(acks) == 0 {
 		return
 	}
-	if err := rt.src.Ack(work, acks); err != nil {
+	ctx, cancel := settleCtx(work)
+	defer cancel()
+	if err := rt.src.Ack(ctx, acks); err != nil {
 		rt.r.cfg.logger.Warn("handler: ack failed; the messages will be delivered again", "source", rt.src.Name(), "count", len(acks), "err", err)
 		return
 	}
@@ -497,6 +541,8 @@ func (rt *route) backoff(attempt int) time.Duration {
 
 // fail settles a failed message of an unordered source.
 func (rt *route) fail(work context.Context, m *Message, cause error) {
+	work, cancel := settleCtx(work)
+	defer cancel()
 	log := rt.r.cfg.logger.With("source", rt.src.Name(), "msg_id", m.ID, "attempt", m.Attempt)
 	if _, self := rt.src.(*busTargetSource); !self && rt.cfg.dlq != nil && (IsPermanent(cause) || m.Attempt >= rt.cfg.maxAttempts) {
 		err := rt.deadLetter(work, m, cause)
@@ -509,6 +555,10 @@ func (rt *route) fail(work context.Context, m *Message, cause error) {
 		log.Error("handler: dead-lettering failed; retrying instead", "err", err)
 	}
 	delay := rt.backoff(m.Attempt)
+	var busy *idempotency.BusyError
+	if errors.As(cause, &busy) {
+		delay = max(time.Until(busy.Until), 0) // another consumer holds the key until then
+	}
 	log.Warn("handler: failed; retrying", "err", cause, "retry_in", delay)
 	if err := rt.src.Retry(work, m, delay, cause); err != nil {
 		log.Warn("handler: nack failed; the message comes back after its visibility timeout", "err", err)
@@ -532,7 +582,8 @@ func (rt *route) deadLetter(work context.Context, m *Message, cause error) error
 	h[HeaderAttempts] = fmt.Sprint(m.Attempt)
 	h[HeaderSource] = rt.src.Name()
 	h[HeaderFailedAt] = time.Now().UTC().Format(time.RFC3339Nano)
-	if _, err := rt.cfg.dlq.Send(work, courier.Message{Body: m.Body, Headers: h, DedupID: "dlq-" + m.ID}); err != nil {
+	sum := sha256.Sum256([]byte(rt.src.Name() + "\x00" + m.ID))
+	if _, err := rt.cfg.dlq.Send(work, courier.Message{Body: m.Body, Headers: h, DedupID: "dlq-" + hex.EncodeToString(sum[:16])}); err != nil {
 		return err
 	}
 	rt.stats.deadLettered.Add(1)
@@ -619,6 +670,14 @@ func (r *Router) HandleBatch(src Source, h BatchHandler, opts ...RouteOption) er
 
 // processBatch handles a received batch with the batch handler.
 func (rt *route) processBatch(work context.Context, msgs []*Message, x *extender) {
+	if slots := rt.r.slots; slots != nil { // a batch takes one slot of MaxInFlight
+		select {
+		case slots <- struct{}{}:
+		case <-work.Done():
+			return
+		}
+		defer func() { <-slots }()
+	}
 	for {
 		rt.stats.inFlight.Add(int64(len(msgs)))
 		err := rt.batch(work, msgs)
@@ -643,9 +702,13 @@ func (rt *route) processBatch(work context.Context, msgs []*Message, x *extender
 					rt.r.cfg.logger.Error("handler: record skipped after its last attempt (the route has no dead-letter queue)", "source", rt.src.Name(), "msg_id", m.ID, "err", err)
 					continue
 				}
-				if dlqErr := rt.deadLetter(work, m, err); dlqErr != nil {
-					rt.r.cfg.logger.Error("handler: dead-lettering failed; the batch is read again after a restart", "source", rt.src.Name(), "err", dlqErr)
-					return
+				// Retried until it works: committing past a record that is
+				// neither processed nor dead-lettered would lose it.
+				for dlqErr := rt.deadLetter(work, m, err); dlqErr != nil; dlqErr = rt.deadLetter(work, m, err) {
+					rt.r.cfg.logger.Error("handler: dead-lettering failed; retrying", "source", rt.src.Name(), "msg_id", m.ID, "err", dlqErr)
+					if !sleep(work, rt.backoff(m.Attempt)) {
+						return // shutting down: the batch stays uncommitted
+					}
 				}
 			}
 			rt.ack(work, msgs)

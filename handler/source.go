@@ -34,6 +34,7 @@ type Message struct {
 	Offset    int64
 
 	receipt string // settles it in its source
+	fifo    bool   // from a FIFO queue: its group must keep its order
 }
 
 // Source is where a route's messages come from: a queue, a durable topic
@@ -52,6 +53,9 @@ type Source interface {
 	Retry(ctx context.Context, m *Message, delay time.Duration, cause error) error
 	// Extend keeps m invisible for visibility from now.
 	Extend(ctx context.Context, m *Message, visibility time.Duration) error
+	// Release gives m back unprocessed (at shutdown, or to keep a FIFO
+	// group's order), without counting a failure where the source allows.
+	Release(ctx context.Context, m *Message) error
 	// Ordered reports that messages must be processed in order per
 	// partition (streams): the runtime then retries a failing message in
 	// place instead of letting later ones pass it.
@@ -94,9 +98,14 @@ func (s *deliverySource) Receive(ctx context.Context, max int, wait, visibility 
 	out := make([]*Message, len(ds))
 	for i, d := range ds {
 		out[i] = &Message{ID: d.ID, Body: d.Body, Headers: d.Headers, Attempt: d.ReceiveCount, SentAt: d.SentAt,
-			Group: d.Group, Source: s.name, Partition: -1, Offset: -1, receipt: d.Receipt}
+			Group: d.Group, Source: s.name, Partition: -1, Offset: -1, receipt: d.Receipt, fifo: d.Sequence != 0}
 	}
 	return out, nil
+}
+
+// Release makes m visible again at once.
+func (s *deliverySource) Release(ctx context.Context, m *Message) error {
+	return s.r.Nack(ctx, 0, m.receipt)
 }
 
 func (s *deliverySource) Ack(ctx context.Context, msgs []*Message) error {
@@ -164,14 +173,19 @@ func (s *busTargetSource) Retry(ctx context.Context, m *Message, _ time.Duration
 }
 
 // Extend is not offered by bus targets: their deliveries stay invisible for
-// the visibility they were received with (the route's Timeout).
+// the visibility they were received with (the route's Visibility).
 func (s *busTargetSource) Extend(context.Context, *Message, time.Duration) error { return nil }
+
+// Release leaves m to come back after its visibility: bus targets count
+// every settle call as an attempt.
+func (s *busTargetSource) Release(context.Context, *Message) error { return nil }
 
 // streamSource reads a stream as a member of a consumer group.
 type streamSource struct {
 	c    *courier.Consumer
 	name string
 	mu   sync.Mutex // the consumer is used from one goroutine at a time
+	beat time.Time  // last heartbeat
 }
 
 // StreamGroup returns the source that reads the partitions c owns.
@@ -218,11 +232,19 @@ func (s *streamSource) Retry(context.Context, *Message, time.Duration, error) er
 	return fmt.Errorf("%s: a stream record cannot be put back; the runtime retries it in place", s.name)
 }
 
-// Extend sends the member's heartbeat, so a long batch does not cost it
-// its partitions.
+// Extend sends the member's heartbeat (at most one a second, however many
+// records wait), so a long batch does not cost it its partitions.
 func (s *streamSource) Extend(ctx context.Context, _ *Message, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if time.Since(s.beat) < time.Second {
+		return nil
+	}
+	s.beat = time.Now()
 	_, err := s.c.Heartbeat(ctx)
 	return err
 }
+
+// Release does nothing: an uncommitted record is read again by whoever
+// owns its partition next.
+func (s *streamSource) Release(context.Context, *Message) error { return nil }

@@ -23,7 +23,8 @@
 // rows with SELECT ... FOR UPDATE SKIP LOCKED, publishes them with
 // Queue.SendBatch, Topic.PublishBatch or Bus.PutEvents, and deletes them in
 // the same transaction. Each message carries the dedup ID
-// "outbox-<table>-<id>", so when a relay dies after publishing and before
+// "outbox-<random UUID>" (set when the row is written, so unique across
+// services and tables), so when a relay dies after publishing and before
 // its delete commits, the next relay's second publish is dropped by the
 // broker (within its 5-minute dedup window). Write notifies the relays on
 // commit (NOTIFY), and a relay with the Listen option publishes within

@@ -34,7 +34,7 @@ type Message struct {
 	Headers map[string]string
 	// Group is the message group of a FIFO queue or topic (not for buses).
 	Group string
-	// DedupID is the broker's dedup ID. Empty means "outbox-<table>-<id>",
+	// DedupID is the broker's dedup ID. Empty means "outbox-<random UUID>",
 	// unique per outbox row, which makes the relay's republishing after a
 	// crash harmless within courier's dedup window (5 minutes). For a bus
 	// it becomes the event ID: buses do not dedup, but consumers can key
@@ -87,7 +87,11 @@ func (m *Message) validate() error {
 	return driver.ValidateMessage("message", &msg)
 }
 
-// dedupID is the dedup ID the relay publishes row id of table with.
+// dedupID is the dedup ID the relay publishes row id of table with: the
+// row's, which Write sets to the caller's or to "outbox-<random UUID>", so
+// that two services' outboxes (or a table whose identity restarted) never
+// share one; rows written before that carry none and fall back to
+// table and id.
 func (m *Message) dedupID(table string, id int64) string {
 	if m.DedupID != "" {
 		return m.DedupID

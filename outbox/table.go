@@ -97,7 +97,7 @@ func Write(ctx context.Context, tx pgx.Tx, table string, m Message) (id int64, e
 	}
 	q := `WITH m AS (
 			INSERT INTO ` + pgx.Identifier{table}.Sanitize() + ` (kind, destination, body, headers, msg_group, dedup_id, delay_us, source, detail_type)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+			VALUES ($1, $2, $3, $4, $5, COALESCE(NULLIF($6, ''), 'outbox-' || gen_random_uuid()::text), $7, $8, $9) RETURNING id
 		) SELECT m.id FROM m, pg_notify($10, '')`
 	err = tx.QueryRow(ctx, q, string(m.Kind), m.Destination, body, headers, m.Group, m.DedupID, m.Delay.Microseconds(),
 		m.Source, m.DetailType, table).Scan(&id)
