@@ -10,8 +10,11 @@ import (
 	"sync/atomic"
 
 	_ "github.com/courier-io/courier/client" // registers http:// and https://
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/courier-io/courier/driver"
 	_ "github.com/courier-io/courier/internal/engine" // registers mem:// and file://
+	"github.com/courier-io/courier/observability"
 )
 
 // Capabilities declares what the broker's backend supports.
@@ -33,11 +36,20 @@ type Option func(*openConfig)
 
 type openConfig struct {
 	logger *slog.Logger
+	tp     trace.TracerProvider
 }
 
 // WithLogger sets the logger the backend logs to. Default: logs are discarded.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *openConfig) { c.logger = l }
+}
+
+// WithTracerProvider traces the broker's produce and consume calls with
+// OpenTelemetry, and carries W3C trace context in message headers so that
+// consumers continue their producers' traces (see package observability).
+// Without it nothing is traced and nothing costs.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *openConfig) { c.tp = tp }
 }
 
 // Open connects to the backend named by rawURL:
@@ -74,6 +86,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	conn, err := open(ctx, u, driver.Options{Logger: cfg.logger})
 	if err != nil {
 		return nil, fmt.Errorf("courier: open %s: %w", redact(u), err)
+	}
+	if cfg.tp != nil {
+		conn = observability.Trace(conn, cfg.tp, "courier-"+u.Scheme)
 	}
 	b := &Broker{conn: conn, url: redact(u)}
 	if q, ok := conn.(driver.Queues); ok && conn.Capabilities().Queues {
