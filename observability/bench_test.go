@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"go.opentelemetry.io/otel/trace/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/courier-io/courier"
 )
