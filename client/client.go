@@ -3,17 +3,30 @@
 // makes courier.Open(ctx, "http://127.0.0.1:7410") return a Broker whose
 // calls run on the server, with the same errors as the embedded engine
 // (errors.Is(err, courier.ErrNotFound) works across the wire).
+//
+// Over https:// the server's certificate is checked against the system's
+// roots, or against the CA certificates (PEM) of the URL option ca_file
+// (or the environment variable COURIER_CA_FILE); cert_file and key_file
+// (COURIER_CERT_FILE, COURIER_KEY_FILE) present a client certificate, for
+// servers that authenticate by it:
+//
+//	courier.Open(ctx, "https://courier.internal:7410?ca_file=/etc/courier/ca.pem")
+//
+// The URL options win over the environment; http:// takes no options.
 package client
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -41,10 +54,14 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	if u.Host == "" {
 		return nil, driver.Invalid("url", "%s:// needs a host, as in http://127.0.0.1:7410", u.Scheme)
 	}
-	if len(u.Query()) > 0 {
-		return nil, driver.Invalid("url", "unknown options %q; the http driver takes none", u.RawQuery)
+	tlsConfig, err := clientTLS(u)
+	if err != nil {
+		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConfig != nil {
+		tr.TLSClientConfig = tlsConfig
+	}
 	tr.MaxIdleConnsPerHost = 64
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	c := &Conn{
@@ -62,6 +79,61 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 		Topics: caps.Topics, Push: caps.Push, Streams: caps.Streams, Buses: caps.Buses,
 	}
 	return c, nil
+}
+
+// tlsOptions are the URL options of https:// and the environment
+// variables that give them otherwise.
+var tlsOptions = []struct{ option, env string }{
+	{"ca_file", "COURIER_CA_FILE"}, {"cert_file", "COURIER_CERT_FILE"}, {"key_file", "COURIER_KEY_FILE"},
+}
+
+// clientTLS returns the TLS configuration of an https:// URL: at least
+// TLS 1.2, the CA and client certificate of its options or the
+// environment; nil for http://.
+func clientTLS(u *url.URL) (*tls.Config, error) {
+	q := u.Query()
+	if u.Scheme == "http" {
+		if len(q) > 0 {
+			return nil, driver.Invalid("url", "unknown options %q; http:// takes none (ca_file, cert_file and key_file are for https://)", u.RawQuery)
+		}
+		return nil, nil
+	}
+	files := map[string]string{}
+	for _, o := range tlsOptions {
+		if v := q.Get(o.option); v != "" {
+			files[o.option] = v
+		} else if v := os.Getenv(o.env); v != "" {
+			files[o.option] = v
+		}
+		q.Del(o.option)
+	}
+	if len(q) > 0 {
+		return nil, driver.Invalid("url", "unknown options %q; https:// takes ca_file, cert_file and key_file", q.Encode())
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f := files["ca_file"]; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, driver.Invalid("ca_file", "reading the CA file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, driver.Invalid("ca_file", "%s holds no PEM certificate", f)
+		}
+		cfg.RootCAs = pool
+	}
+	cert, key := files["cert_file"], files["key_file"]
+	switch {
+	case cert != "" && key != "":
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, driver.Invalid("cert_file", "loading the client certificate: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case cert != "" || key != "":
+		return nil, driver.Invalid("cert_file", "a client certificate needs both cert_file and key_file")
+	}
+	return cfg, nil
 }
 
 // Capabilities reports the server backend's capabilities.

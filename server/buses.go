@@ -264,6 +264,9 @@ func (s *Server) putEvents(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		events, errs, err = DecodePutEvents(data)
 	}
+	if err == nil {
+		err = s.checkEvents(events)
+	}
 	if err != nil {
 		writeAPIError(w, err)
 		return
@@ -341,6 +344,9 @@ func (s *Server) putCloudEvents(w http.ResponseWriter, r *http.Request) {
 	var errs []error
 	if err == nil {
 		events, errs, err = DecodeCloudEvents(r.Header, data)
+	}
+	if err == nil {
+		err = s.checkEvents(events)
 	}
 	if err != nil {
 		writeAPIError(w, err)
@@ -509,6 +515,10 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := s.authorizeDestinations(r.Context(), targetDestinations(rule.Targets)...); err != nil {
+		writeError(w, err)
+		return
+	}
 	_, err := bus.Rule(r.Context(), name)
 	existed := err == nil
 	info, err := bus.PutRule(r.Context(), name, rule)
@@ -590,6 +600,10 @@ func (s *Server) putTargets(w http.ResponseWriter, r *http.Request) {
 	}
 	targets, ok := decodeBody(w, r, DecodeTargets)
 	if !ok {
+		return
+	}
+	if err := s.authorizeDestinations(r.Context(), targetDestinations(targets)...); err != nil {
+		writeError(w, err)
 		return
 	}
 	info, err := bus.PutTargets(r.Context(), name, targets...)

@@ -65,7 +65,7 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 // equal attributes, 409 when it exists with other attributes.
 func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
 	name, req, ok := queueRequest(w, r, decodeAttributes(true))
-	if !ok {
+	if !ok || !s.dlqAllowed(w, r, req) {
 		return
 	}
 	attrs := courier.DefaultQueueAttributes()
@@ -89,6 +89,19 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, httpapi.InfoJSON(info))
 }
 
+// dlqAllowed checks that the caller may publish to the dead-letter queue
+// the attributes name; otherwise it answers 403 and reports false.
+func (s *Server) dlqAllowed(w http.ResponseWriter, r *http.Request, attrs httpapi.QueueAttributes) bool {
+	if attrs.DeadLetterQueue == nil {
+		return true
+	}
+	if err := s.authorizeDestinations(r.Context(), destination{"queue", *attrs.DeadLetterQueue}); err != nil {
+		writeError(w, err)
+		return false
+	}
+	return true
+}
+
 // decodeAttributes decodes queue attributes; the body may be empty when
 // optional.
 func decodeAttributes(optional bool) func([]byte) (httpapi.QueueAttributes, error) {
@@ -102,7 +115,7 @@ func decodeAttributes(optional bool) func([]byte) (httpapi.QueueAttributes, erro
 // updateQueue changes the attributes present in the body.
 func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request) {
 	name, req, ok := queueRequest(w, r, decodeAttributes(false))
-	if !ok {
+	if !ok || !s.dlqAllowed(w, r, req) {
 		return
 	}
 	info, err := s.b.Queue(name).SetAttributes(r.Context(), func(a *courier.QueueAttributes) { req.ApplyTo(a) })
@@ -225,11 +238,25 @@ func decodeSendRequest(data []byte) (sendRequest, error) {
 // send stores one message or a batch; it answers after they are durable.
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	name, send, ok := queueRequest(w, r, decodeSendRequest)
-	if !ok {
+	if !ok || !s.messagesAllowed(w, send.msgs, send.batch) {
 		return
 	}
 	res, err := s.b.Queue(name).SendBatch(r.Context(), send.msgs)
 	writeSendResults(w, res, send.batch, err)
+}
+
+// messagesAllowed checks a send or publish against the server's Limits;
+// otherwise it answers 413 and reports false.
+func (s *Server) messagesAllowed(w http.ResponseWriter, msgs []courier.Message, batch bool) bool {
+	err := s.checkMessages(msgs)
+	if err == nil {
+		return true
+	}
+	if !batch {
+		err = singleMessageError(err)
+	}
+	writeAPIError(w, err)
+	return false
 }
 
 // DecodeReceive decodes the body of a receive (optional: empty means the
@@ -358,6 +385,10 @@ func DecodeRedrive(data []byte) (httpapi.RedriveRequest, error) {
 func (s *Server) redrive(w http.ResponseWriter, r *http.Request) {
 	name, req, ok := queueRequest(w, r, DecodeRedrive)
 	if !ok {
+		return
+	}
+	if err := s.authorizeDestinations(r.Context(), destination{"queue", req.Destination}); err != nil {
+		writeError(w, err)
 		return
 	}
 	var opts []courier.RedriveOption

@@ -1,9 +1,15 @@
 // Package server serves the courier API over HTTP: REST/JSON under /v1/
 // (queues, topics with a streaming tail, streams with consumer groups,
-// event buses with rules, archives and replays), /healthz and /readyz.
-// Handlers only translate: every rule lives in package courier and the
-// backend, and every error goes through the one table of package
+// event buses with rules, archives and replays), /healthz, /readyz and
+// /metrics. Handlers only translate: every rule lives in package courier
+// and the backend, and every error goes through the one table of package
 // internal/httpapi. docs/http-api.md documents the API.
+//
+// Every route runs behind a guard (guard.go): authentication by bearer
+// token or client certificate (WithIdentities; off by default), the
+// permission that the route's row of the one access table (authz.go)
+// names, per-identity rate limits and the other Limits (limits.go), and
+// metrics (metrics.go). docs/server.md documents them.
 package server
 
 import (
@@ -18,6 +24,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-io/courier"
@@ -27,6 +34,7 @@ import (
 
 // MaxRequestBytes bounds a request body: a full batch of maximal messages
 // in base64 fits, anything larger is refused with 413 before decoding.
+// Limits.MaxRequestBytes may lower it.
 const MaxRequestBytes = 64 << 20
 
 // Option configures New.
@@ -35,40 +43,102 @@ type Option func(*Server)
 // WithLogger sets the logger for request failures (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
+// WithIdentities turns authentication on: a request must carry the bearer
+// token, or a verified client certificate, of one of ids, and the route's
+// permission must be among the identity's grants (docs/server.md has the
+// table). Identities should pass Identity.Validate; one that does not is
+// logged and ignored. With no ids at all, every request but the public
+// ones is refused. Default: authentication off, every request allowed.
+func WithIdentities(ids ...Identity) Option {
+	return func(s *Server) { s.identities = append([]Identity{}, ids...) }
+}
+
+// WithPublicReadyz opens GET /readyz to unauthenticated callers (for
+// probes that cannot carry a token). Default: it needs an identity, as
+// every route but /healthz does.
+func WithPublicReadyz() Option { return func(s *Server) { s.public["GET /readyz"] = true } }
+
+// WithPublicMetrics opens GET /metrics to unauthenticated scrapers.
+// Default: it needs an identity.
+func WithPublicMetrics() Option { return func(s *Server) { s.public["GET /metrics"] = true } }
+
 // Server is an http.Handler serving one Broker.
 type Server struct {
 	b      *courier.Broker
 	logger *slog.Logger
-	mux    *http.ServeMux
+	mux    *router
 	// drain ends long polls when the server shuts down.
 	drain       context.Context
 	cancelDrain context.CancelFunc
+
+	limits Limits
+	// identities are those of WithIdentities: nil when authentication is
+	// off. auth finds them; it is nil when authentication is off, and
+	// every request runs as anonymous.
+	identities []Identity
+	auth       *authenticator
+	anonymous  *identity
+	// public are the routes opened by options, by pattern.
+	public  map[string]bool
+	streams semaphore
+	conns   atomic.Int64
+	metrics *metrics
+	ws      wsHub // WebSocket connections (ws.go)
 }
 
 // New returns a server for b. It does not own b: closing b is the caller's.
 func New(b *courier.Broker, opts ...Option) *Server {
-	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), mux: http.NewServeMux()}
+	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), public: map[string]bool{}, metrics: newMetrics()}
+	s.mux = &router{ServeMux: http.NewServeMux(), s: s}
 	s.drain, s.cancelDrain = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
+	}
+	s.limits = s.limits.withDefaults()
+	s.streams = newSemaphore(s.limits.MaxStreams)
+	s.anonymous = &identity{
+		name:    "anonymous",
+		grants:  []Grant{{Actions: []Action{ActionAdmin}, Resource: "*"}},
+		limiter: newLimiter(s.limits.Rate, s.limits.Burst),
+	}
+	if s.identities != nil {
+		var errs []error
+		s.auth, errs = newAuthenticator(s.identities, s.limits)
+		for _, err := range errs {
+			s.logger.Error("authentication", "err", err)
+		}
 	}
 	s.routes()
 	return s
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.metrics.inFlight.Add(1)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		s.metrics.inFlight.Add(-1)
+		// The router set r.Pattern to the route that answered.
+		s.metrics.observe(r.Pattern, sw.code(), time.Since(start))
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
 
 // Drain ends every long poll in progress (it answers with the messages it
-// has, usually none) and makes new receives return at once. Call it before
-// http.Server.Shutdown so shutdown does not wait for 20-second polls.
-func (s *Server) Drain() { s.cancelDrain() }
+// has, usually none) and makes new receives return at once. It closes
+// every WebSocket with 1001 (going away) and waits until they are closed
+// (at most WSConfig.CloseTimeout for clients that do not answer). Call it
+// before http.Server.Shutdown so shutdown does not wait for 20-second
+// polls, and since Shutdown does not track WebSockets.
+func (s *Server) Drain() { s.cancelDrain(); s.drainWebSockets() }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.mux.HandleFunc("GET /v1/capabilities", s.capabilities)
 	s.mux.HandleFunc("GET /v1/queues", s.listQueues)
 	s.mux.HandleFunc("PUT /v1/queues/{name}", s.createQueue)
@@ -85,6 +155,8 @@ func (s *Server) routes() {
 	s.topicRoutes()
 	s.streamRoutes()
 	s.busRoutes()
+	s.grpcRoutes()
+	s.mux.Handle("GET /v1/ws", s.wsHandler())
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
 	})
@@ -107,13 +179,14 @@ func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// readBody reads the request body, refusing more than MaxRequestBytes.
+// readBody reads the request body, refusing more than MaxRequestBytes
+// (or the smaller Limits.MaxRequestBytes that the route guard set).
 func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, driver.TooLarge("body", "request body exceeds %d bytes", MaxRequestBytes)
+			return nil, driver.TooLarge("body", "request body exceeds %d bytes", mbe.Limit)
 		}
 		return nil, driver.Invalid("body", "reading the request body: %v", err)
 	}

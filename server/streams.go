@@ -176,6 +176,9 @@ func (s *Server) appendRecords(w http.ResponseWriter, r *http.Request) {
 			recs, err = DecodeAppend(data)
 		}
 	}
+	if err == nil {
+		err = s.checkRecords(recs)
+	}
 	if err != nil {
 		writeAPIError(w, err)
 		return

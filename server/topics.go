@@ -157,6 +157,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
+	if !s.messagesAllowed(w, msgs, batch) {
+		return
+	}
 	res, err := s.b.Topic(name).PublishBatch(r.Context(), msgs)
 	writeSendResults(w, res, batch, err)
 }
@@ -218,6 +221,14 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeAPIError(w, err)
+		return
+	}
+	dests := []destination{{"queue", spec.Queue}, {"queue", spec.Push.DeadLetterQueue}}
+	if spec.Attributes != nil {
+		dests = append(dests, destination{"queue", spec.Attributes.DeadLetterQueue})
+	}
+	if err := s.authorizeDestinations(r.Context(), dests...); err != nil {
+		writeError(w, err)
 		return
 	}
 	if spec.Kind == driver.KindHTTP {

@@ -142,7 +142,7 @@ func TestErrorOfUnknown(t *testing.T) {
 		t.Errorf("Err() = %q: want the code and the message", back)
 	}
 	// A code this client does not know is kept in the message.
-	if got := (httpapi.Error{Code: "rate_limited", Message: "slow down"}).Err().Error(); !strings.Contains(got, "rate_limited") || !strings.Contains(got, "slow down") {
+	if got := (httpapi.Error{Code: "quota_exceeded", Message: "slow down"}).Err().Error(); !strings.Contains(got, "quota_exceeded") || !strings.Contains(got, "slow down") {
 		t.Errorf("unknown code: Err() = %q", got)
 	}
 }
@@ -161,6 +161,35 @@ func TestErrorOfJoined(t *testing.T) {
 	} {
 		if _, e := httpapi.ErrorOf(c.err); e.Code != c.code {
 			t.Errorf("ErrorOf(%v) = %q, want %q", c.err, e.Code, c.code)
+		}
+	}
+}
+
+// TestCloseCodeOf: the WebSocket close code of an error that ends a
+// connection follows the error table's code; every code has one.
+func TestCloseCodeOf(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("server shutting down: %w", driver.ErrClosed), httpapi.CloseGoingAway},
+		{context.Canceled, httpapi.CloseGoingAway},
+		{driver.TooLarge("frame", "too big"), httpapi.CloseMessageTooBig},
+		{fmt.Errorf("binary frames: %w", driver.ErrUnsupported), httpapi.CloseUnsupportedData},
+		{driver.Invalid("op", "bad"), httpapi.ClosePolicyViolation},
+		{context.DeadlineExceeded, httpapi.ClosePolicyViolation},
+		{httpapi.ErrPermissionDenied, httpapi.ClosePolicyViolation},
+		{httpapi.ErrRateLimited, httpapi.CloseTryAgainLater},
+		{driver.ErrStorage, httpapi.CloseInternalError},
+		{errors.New("a bug"), httpapi.CloseInternalError},
+	} {
+		if got := httpapi.CloseCodeOf(c.err); got != c.want {
+			t.Errorf("CloseCodeOf(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+	for _, c := range errorTable {
+		if code := httpapi.CloseCodeOf(c.err); code < 1000 || code > 1014 {
+			t.Errorf("CloseCodeOf(%v) = %d: not a close code", c.err, code)
 		}
 	}
 }

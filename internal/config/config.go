@@ -1,0 +1,226 @@
+// Package config is the configuration of `courier serve`: the model
+// (Config), its defaults, loading from a file (YAML or TOML, by
+// extension), environment variables and command-line flags with the
+// precedence flags > environment > file > defaults (Load), validation
+// that names the key at fault (*Error), and the redacted YAML that
+// `courier serve --print-config` prints (Config.YAML). Settings is the
+// one table of the keys that the environment and flags can set;
+// docs/server.md is the reference of every key.
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/courier-io/courier/server"
+)
+
+// Config is the effective configuration of a server. Its yaml tags are
+// the keys of the config file (TOML uses the same names).
+type Config struct {
+	// Addr is where to listen, host:port.
+	Addr string `yaml:"addr"`
+	// Data is the directory of the embedded engine; Backend a backend URL
+	// instead. Setting one at a layer clears the other.
+	Data    string  `yaml:"data"`
+	Backend string  `yaml:"backend"`
+	Auth    Auth    `yaml:"auth"`
+	TLS     TLS     `yaml:"tls"`
+	Limits  Limits  `yaml:"limits"`
+	Metrics Metrics `yaml:"metrics"`
+	Readyz  Readyz  `yaml:"readyz"`
+}
+
+// Auth configures authentication and authorization.
+type Auth struct {
+	// InsecureNoAuth serves without authentication on any address.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// AdminToken is the bootstrap admin token, from COURIER_ADMIN_TOKEN
+	// or read from AdminTokenFile; never from the file itself.
+	AdminToken     Secret `yaml:"admin_token,omitempty"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+	// Tokens are the identities, from the config file only.
+	Tokens []Token `yaml:"tokens,omitempty"`
+}
+
+// Token is one identity: a hashed bearer token and/or client
+// certificate names, with grants and a rate.
+type Token struct {
+	Name        string   `yaml:"name"`
+	Hash        string   `yaml:"hash,omitempty"`
+	ClientCerts []string `yaml:"client_certs,omitempty"`
+	Allow       []Grant  `yaml:"allow"`
+	Rate        float64  `yaml:"rate,omitempty"`
+	Burst       int      `yaml:"burst,omitempty"`
+}
+
+// Grant allows actions on the resources that match a pattern.
+type Grant struct {
+	Actions  []string `yaml:"actions"`
+	Resource string   `yaml:"resource"`
+}
+
+// TLS configures TLS: both files, or neither for plain HTTP.
+type TLS struct {
+	Cert     string `yaml:"cert"`
+	Key      string `yaml:"key"`
+	ClientCA string `yaml:"client_ca"`
+}
+
+// Limits are server.Limits in the config file's units.
+type Limits struct {
+	MaxRequestBytes   Size     `yaml:"max_request_bytes"`
+	MaxMessageBytes   Size     `yaml:"max_message_bytes"`
+	MaxBatch          int      `yaml:"max_batch"`
+	MaxConnections    int      `yaml:"max_connections"`
+	MaxStreams        int      `yaml:"max_streams"`
+	Rate              float64  `yaml:"rate"`
+	Burst             int      `yaml:"burst"`
+	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+}
+
+// Metrics configures GET /metrics.
+type Metrics struct {
+	// Public opens /metrics to unauthenticated scrapers.
+	Public bool `yaml:"public"`
+}
+
+// Readyz configures GET /readyz.
+type Readyz struct {
+	// Public opens /readyz to unauthenticated probes.
+	Public bool `yaml:"public"`
+}
+
+// Defaults returns the configuration of `courier serve` with nothing set.
+func Defaults() *Config {
+	return &Config{
+		Addr: "127.0.0.1:7410",
+		Data: "./courier-data",
+		Limits: Limits{
+			MaxRequestBytes:   server.MaxRequestBytes,
+			MaxMessageBytes:   1 << 20,
+			MaxBatch:          1000,
+			MaxConnections:    10000,
+			MaxStreams:        5000,
+			MaxHeaderBytes:    64 << 10,
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			ReadTimeout:       Duration(time.Minute),
+			IdleTimeout:       Duration(2 * time.Minute),
+		},
+	}
+}
+
+// Setting is a key that the environment and a flag can set.
+type Setting struct {
+	// Key is the key in the file ("limits.max_batch").
+	Key string
+	// Env is the environment variable.
+	Env string
+	// Flag is the flag of courier serve, without dashes; empty for
+	// secrets, which do not belong on a command line.
+	Flag string
+	// Help says what the key does, for --help and the docs.
+	Help string
+}
+
+// Settings are the keys that the environment and flags can set: every
+// key but auth.tokens, which only the file can hold.
+var Settings = []Setting{
+	{"addr", "COURIER_ADDR", "addr", "address to listen on, host:port (port 0 picks a free one)"},
+	{"data", "COURIER_DATA", "data", "data directory of the embedded engine (created if missing)"},
+	{"backend", "COURIER_BACKEND", "backend", "backend URL instead of data: file://DIR?sync=always|none|interval=D, mem://, ..."},
+	{"auth.insecure_no_auth", "COURIER_INSECURE_NO_AUTH", "insecure-no-auth", "serve without authentication, also on a non-loopback address"},
+	{"auth.admin_token", "COURIER_ADMIN_TOKEN", "", "bootstrap admin token (environment only); turns authentication on"},
+	{"auth.admin_token_file", "COURIER_ADMIN_TOKEN_FILE", "admin-token-file", "file holding the bootstrap admin token; turns authentication on"},
+	{"tls.cert", "COURIER_TLS_CERT", "tls-cert", "TLS certificate file (PEM); reloaded on SIGHUP"},
+	{"tls.key", "COURIER_TLS_KEY", "tls-key", "TLS private key file (PEM); reloaded on SIGHUP"},
+	{"tls.client_ca", "COURIER_TLS_CLIENT_CA", "tls-client-ca", "CA certificates (PEM) for client certificates (mTLS identities)"},
+	{"limits.max_request_bytes", "COURIER_MAX_REQUEST_BYTES", "max-request-bytes", "largest request body (1KiB..64MiB)"},
+	{"limits.max_message_bytes", "COURIER_MAX_MESSAGE_BYTES", "max-message-bytes", "largest message, record or event (1KiB..1MiB)"},
+	{"limits.max_batch", "COURIER_MAX_BATCH", "max-batch", "most messages, records or events per write (1..1000)"},
+	{"limits.max_connections", "COURIER_MAX_CONNECTIONS", "max-connections", "most open connections (0: no limit)"},
+	{"limits.max_streams", "COURIER_MAX_STREAMS", "max-streams", "most long polls, tails and WebSocket sessions at once (0: no limit)"},
+	{"limits.rate", "COURIER_RATE_LIMIT", "rate-limit", "requests per second per identity (0: no limit)"},
+	{"limits.burst", "COURIER_RATE_BURST", "rate-burst", "requests an identity may make at once (0: the rate rounded up)"},
+	{"limits.max_header_bytes", "COURIER_MAX_HEADER_BYTES", "max-header-bytes", "largest request line and headers (1KiB..1MiB)"},
+	{"limits.read_header_timeout", "COURIER_READ_HEADER_TIMEOUT", "read-header-timeout", "time to read a request's headers"},
+	{"limits.read_timeout", "COURIER_READ_TIMEOUT", "read-timeout", "time to read a whole request (0: none)"},
+	{"limits.idle_timeout", "COURIER_IDLE_TIMEOUT", "idle-timeout", "time a keep-alive connection may idle"},
+	{"metrics.public", "COURIER_METRICS_PUBLIC", "metrics-public", "serve /metrics without authentication"},
+	{"readyz.public", "COURIER_READYZ_PUBLIC", "readyz-public", "serve /readyz without authentication"},
+}
+
+// Duration is a time.Duration written as Go does ("10s", "1m30s").
+type Duration time.Duration
+
+// MarshalYAML writes d as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Size is a number of bytes, written as a number or with a binary unit:
+// "64MiB", "512KiB", "1GiB", "100B".
+type Size int64
+
+var sizeUnits = []struct {
+	name string
+	n    int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// parseSize reads a Size.
+func parseSize(s string) (Size, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if len(t) > len(u.name) && strings.EqualFold(t[len(t)-len(u.name):], u.name) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.name)]), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size: write bytes, or a number with KiB, MiB or GiB (\"64MiB\")", s)
+	}
+	return Size(n * mult), nil
+}
+
+// String writes s with the largest unit that divides it.
+func (s Size) String() string {
+	for _, u := range sizeUnits[:3] {
+		if s != 0 && int64(s)%u.n == 0 {
+			return strconv.FormatInt(int64(s)/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// MarshalYAML writes s as String does.
+func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Secret is a value that is never printed: it marshals as "<redacted>".
+type Secret string
+
+// Redacted is what a Secret prints as.
+const Redacted = "<redacted>"
+
+// MarshalYAML redacts s.
+func (s Secret) MarshalYAML() (any, error) {
+	if s == "" {
+		return "", nil
+	}
+	return Redacted, nil
+}
+
+// String redacts s, so that %v and %s do not show it either.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return Redacted
+}
+
+// GoString redacts s for %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/courier-io/courier/internal/httpapi"
+)
+
+// router is the server's ServeMux. Every route registered on it runs
+// behind the guard of its accessTable row, and its pattern is recorded
+// for the metrics and for the test that checks the table covers every
+// route.
+type router struct {
+	*http.ServeMux
+	s        *Server
+	patterns []string
+}
+
+// HandleFunc registers h for pattern behind its guard.
+func (m *router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Handle registers h for pattern behind its guard.
+func (m *router) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.s.metrics.addRoute(pattern, routeAccess[pattern].surface)
+	m.ServeMux.Handle(pattern, m.s.guard(pattern, h))
+}
+
+// guard wraps the handler of the route pattern with what every request
+// goes through before it: authentication (unless the route is public),
+// the identity's rate limit, the route's permission from accessTable, a
+// place among the streams for long polls and streams, and the request
+// body limit. A route without an accessTable row is refused with
+// authentication on.
+func (s *Server) guard(pattern string, h http.Handler) http.Handler {
+	acc, known := routeAccess[pattern]
+	public := acc.public || s.public[pattern]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !public {
+			id, err := s.authenticate(r)
+			if err != nil {
+				writeUnauthenticated(w, err)
+				return
+			}
+			if rl := id.allow(); rl != nil {
+				writeRateLimited(w, rl)
+				return
+			}
+			switch {
+			case !known && s.auth != nil:
+				writeError(w, fmt.Errorf("%w: %s has no access rule, so it is closed while authentication is on", httpapi.ErrPermissionDenied, pattern))
+				return
+			case acc.kind != "":
+				if resource := acc.resource(r); !allows(id.grants, acc.actions, resource) {
+					writeError(w, permissionDenied(id, acc.actions, resource))
+					return
+				}
+			}
+			r = r.WithContext(withIdentity(r.Context(), id))
+		}
+		if acc.long {
+			if !s.streams.tryAcquire() {
+				writeRateLimited(w, &rateLimited{
+					fmt.Errorf("%w: the server has %d long polls and streams in progress, its limit; retry later", httpapi.ErrRateLimited, cap(s.streams)),
+					time.Second,
+				})
+				return
+			}
+			defer s.streams.release()
+		}
+		switch {
+		case acc.surface == "grpc" && acc.long:
+			// A gRPC stream lives as long as the client keeps it: connect
+			// bounds each message (ReadMaxBytes), and the read deadline
+			// must not cut a consumer session short.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		case r.Body != nil && r.Body != http.NoBody:
+			r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxRequestBytes)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// writeUnauthenticated answers 401 with the challenge of RFC 6750.
+func writeUnauthenticated(w http.ResponseWriter, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="courier"`)
+	writeError(w, err)
+}
