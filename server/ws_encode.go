@@ -13,9 +13,11 @@ import (
 )
 
 // The encoder of pushed messages: the delivery loop's hot path. It writes
-// the same JSON as encoding/json does for wsPush (with HTML escaping off),
-// byte for byte (TestWSPushEncoding and FuzzWSPushEncoding check it), but
-// appends into pooled buffers without reflection.
+// {"op":"message","sub":...,"message":{...},"dropped":N} (or "record")
+// exactly as encoding/json writes the frame with httpapi.Delivery or
+// httpapi.StreamRecord (HTML escaping off), byte for byte
+// (TestWSPushEncoding and FuzzWSPushEncoding check it), but appends into
+// pooled buffers without reflection.
 
 // framePool recycles frame buffers: the writer returns a frame once it is
 // written.

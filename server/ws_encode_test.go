@@ -12,6 +12,18 @@ import (
 // The hand-written encoders of pushed messages must write what
 // encoding/json writes for the same frame.
 
+// wsPush is a message pushed to a subscription, as encoding/json would
+// write it: Message for topics, queues and durable subscriptions (with its
+// receipt), Record for streams. Dropped counts what an ephemeral
+// subscription has dropped so far.
+type wsPush struct {
+	Op      string                `json:"op"` // "message"
+	Sub     string                `json:"sub"`
+	Message *httpapi.Delivery     `json:"message,omitempty"`
+	Record  *httpapi.StreamRecord `json:"record,omitempty"`
+	Dropped int64                 `json:"dropped,omitempty"`
+}
+
 func jsonMessageFrame(sub string, d driver.Delivery, dropped int64) []byte {
 	m := httpapi.DeliveryJSON(d)
 	return marshalFrame(wsPush{Op: "message", Sub: sub, Message: &m, Dropped: dropped})

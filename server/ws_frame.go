@@ -548,17 +548,6 @@ type wsAnswer struct {
 	Error  *httpapi.Error  `json:"error,omitempty"`
 }
 
-// wsPush is a message pushed to a subscription: Message for topics, queues
-// and durable subscriptions (with its receipt), Record for streams.
-// Dropped counts what an ephemeral subscription has dropped so far.
-type wsPush struct {
-	Op      string                `json:"op"` // "message"
-	Sub     string                `json:"sub"`
-	Message *httpapi.Delivery     `json:"message,omitempty"`
-	Record  *httpapi.StreamRecord `json:"record,omitempty"`
-	Dropped int64                 `json:"dropped,omitempty"`
-}
-
 // marshalFrame encodes a server frame without escaping <, > and &.
 func marshalFrame(v any) []byte {
 	b, err := httpapi.Marshal(v)
