@@ -12,7 +12,12 @@
 //
 //	courier.Open(ctx, "https://courier.internal:7410?ca_file=/etc/courier/ca.pem")
 //
-// The URL options win over the environment; http:// takes no options.
+// A server with authentication on needs a bearer token: the environment
+// variable COURIER_TOKEN, or the URL option token_file (a file holding
+// it; both schemes take it). The token goes in the Authorization header of
+// every request.
+//
+// The URL options win over the environment.
 package client
 
 import (
@@ -47,12 +52,51 @@ const maxResponseBytes = 256 << 20
 type Conn struct {
 	base string // scheme://host[:port][/prefix], no trailing slash
 	hc   *http.Client
+	tr   *http.Transport
 	caps driver.Capabilities
+}
+
+// bearer adds the Authorization header to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+// RoundTrip sends r with the token.
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", b.token)
+	return b.next.RoundTrip(r)
+}
+
+// bearerToken returns the token of the URL option token_file (which it
+// removes from u) or of COURIER_TOKEN; "" for none.
+func bearerToken(u *url.URL) (string, error) {
+	q := u.Query()
+	file := q.Get("token_file")
+	if !q.Has("token_file") {
+		return strings.TrimSpace(os.Getenv("COURIER_TOKEN")), nil
+	}
+	q.Del("token_file")
+	u.RawQuery = q.Encode()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", driver.Invalid("token_file", "reading the token: %v", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", driver.Invalid("token_file", "%s is empty", file)
+	}
+	return token, nil
 }
 
 func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, error) {
 	if u.Host == "" {
 		return nil, driver.Invalid("url", "%s:// needs a host, as in http://127.0.0.1:7410", u.Scheme)
+	}
+	token, err := bearerToken(u)
+	if err != nil {
+		return nil, err
 	}
 	tlsConfig, err := clientTLS(u)
 	if err != nil {
@@ -64,9 +108,14 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	}
 	tr.MaxIdleConnsPerHost = 64
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	var rt http.RoundTripper = tr
+	if token != "" {
+		rt = bearer{token: "Bearer " + token, next: tr}
+	}
 	c := &Conn{
 		base: strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/"),
-		hc:   &http.Client{Transport: tr},
+		hc:   &http.Client{Transport: rt},
+		tr:   tr,
 	}
 	var caps httpapi.Capabilities
 	if err := c.do(ctx, http.MethodGet, "/v1/capabilities", nil, &caps); err != nil {
@@ -94,7 +143,7 @@ func clientTLS(u *url.URL) (*tls.Config, error) {
 	q := u.Query()
 	if u.Scheme == "http" {
 		if len(q) > 0 {
-			return nil, driver.Invalid("url", "unknown options %q; http:// takes none (ca_file, cert_file and key_file are for https://)", u.RawQuery)
+			return nil, driver.Invalid("url", "unknown options %q; http:// takes only token_file (ca_file, cert_file and key_file are for https://)", u.RawQuery)
 		}
 		return nil, nil
 	}
@@ -108,7 +157,7 @@ func clientTLS(u *url.URL) (*tls.Config, error) {
 		q.Del(o.option)
 	}
 	if len(q) > 0 {
-		return nil, driver.Invalid("url", "unknown options %q; https:// takes ca_file, cert_file and key_file", q.Encode())
+		return nil, driver.Invalid("url", "unknown options %q; https:// takes token_file, ca_file, cert_file and key_file", q.Encode())
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f := files["ca_file"]; f != "" {
@@ -141,7 +190,7 @@ func (c *Conn) Capabilities() driver.Capabilities { return c.caps }
 
 // Close releases idle connections. Calls in progress finish.
 func (c *Conn) Close() error {
-	c.hc.CloseIdleConnections()
+	c.tr.CloseIdleConnections()
 	return nil
 }
 
