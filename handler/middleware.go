@@ -95,24 +95,12 @@ func Retry(attempts int, min, max time.Duration) Middleware {
 				if err = next.Handle(ctx, m); err == nil || IsPermanent(err) || i >= attempts {
 					return err
 				}
-				ceiling := min
-				for j := 1; j < i && ceiling < max; j++ {
-					ceiling *= 2
-				}
-				if !sleep(ctx, jitter(ceiling)) {
+				if !sleep(ctx, fullJitter(min, max, i)) {
 					return err
 				}
 			}
 		})
 	}
-}
-
-// jitter is a uniform wait in [0, ceiling].
-func jitter(ceiling time.Duration) time.Duration {
-	if ceiling <= 0 {
-		return 0
-	}
-	return time.Duration(randInt64N(int64(ceiling) + 1))
 }
 
 // Logging logs every processed message at debug level and every failure

@@ -531,12 +531,7 @@ func (rt *route) ack(work context.Context, acks []*Message) {
 
 // backoff is the full-jitter wait before retry attempt (1-based).
 func (rt *route) backoff(attempt int) time.Duration {
-	ceiling := rt.cfg.minBackoff
-	for i := 1; i < attempt && ceiling < rt.cfg.maxBackoff; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, rt.cfg.maxBackoff)
-	return time.Duration(randInt64N(int64(ceiling) + 1))
+	return fullJitter(rt.cfg.minBackoff, rt.cfg.maxBackoff, attempt)
 }
 
 // fail settles a failed message of an unordered source.
