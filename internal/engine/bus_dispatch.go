@@ -113,7 +113,7 @@ func (d *dispatcher) run() {
 			return
 		case err != nil:
 			d.e.logger.Error("bus: receive from a delivery queue failed", "queue", d.queue, "err", err)
-			d.pause(time.Second)
+			pause(d.ctx, time.Second)
 			continue
 		case len(ds) == 0:
 			continue
@@ -160,16 +160,6 @@ func (e *Engine) expire(ctx context.Context, t *target, queue string, ds []drive
 		}
 	}
 	return live
-}
-
-// pause waits dur or until the dispatcher stops.
-func (d *dispatcher) pause(dur time.Duration) {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-d.ctx.Done():
-	}
 }
 
 // deliver makes the deliveries and returns one error per delivery. A

@@ -118,7 +118,7 @@ func (p *pusher) work() {
 			return
 		case err != nil:
 			p.e.logger.Error("push: receive failed", "topic", p.sub.topic.name, "subscription", p.sub.name, "err", err)
-			p.pause(time.Second)
+			pause(p.ctx, time.Second)
 			continue
 		}
 		for _, d := range ds {
@@ -127,13 +127,14 @@ func (p *pusher) work() {
 	}
 }
 
-// pause waits d or until the pusher stops.
-func (p *pusher) pause(d time.Duration) {
+// pause waits d or until ctx ends: the backoff of pushers and bus
+// dispatchers.
+func pause(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-p.ctx.Done():
+	case <-ctx.Done():
 	}
 }
 
@@ -260,7 +261,7 @@ func (p *pusher) sendConfirmation() {
 		}
 		p.e.logger.Warn("push: confirmation request failed", "topic", c.Topic, "subscription", c.Subscription, "endpoint", p.spec.Endpoint, "attempt", attempt, "err", err)
 		if attempt < p.spec.Push.MaxAttempts {
-			p.pause(backoff(p.spec.Push.MinDelay, p.spec.Push.MaxDelay, attempt))
+			pause(p.ctx, backoff(p.spec.Push.MinDelay, p.spec.Push.MaxDelay, attempt))
 		}
 	}
 }
