@@ -554,14 +554,7 @@ func (e *Engine) peek(queue, rc string) (*driver.Delivery, error) {
 		return nil, errs[0]
 	}
 	m := msgs[0]
-	pd := pending{seq: m.seq, p: m.pos, size: m.size, d: driver.Delivery{
-		ID: e.messageID(m.seq), Receipt: rc, ReceiveCount: int(m.receives),
-		SentAt: time.Unix(0, m.sentAt), FirstReceivedAt: time.Unix(0, m.firstRecv),
-	}}
-	if e.bodies != nil {
-		b := e.bodies[m.seq]
-		pd.typ, pd.payload = b.typ, b.payload
-	}
+	pd := e.pendingOf(m, rc)
 	e.mu.Unlock()
 	out, err := e.read([]pending{pd})
 	if err != nil || len(out) == 0 {

@@ -107,24 +107,30 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 	e.applyReceive(rec)
 	out := make([]pending, len(deliver))
 	for i, m := range deliver {
-		pd := pending{seq: m.seq, p: m.pos, size: m.size, d: driver.Delivery{
-			ID:              e.messageID(m.seq),
-			Receipt:         e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}),
-			ReceiveCount:    int(m.receives),
-			SentAt:          time.Unix(0, m.sentAt),
-			FirstReceivedAt: time.Unix(0, m.firstRecv),
-			Sequence:        m.fifoSeq,
-		}}
-		if m.source != nil {
-			pd.d.SourceQueue = *m.source
-		}
-		if e.bodies != nil {
-			b := e.bodies[m.seq]
-			pd.typ, pd.payload = b.typ, b.payload
-		}
-		out[i] = pd
+		out[i] = e.pendingOf(m, e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}))
 	}
 	return out, nil
+}
+
+// pendingOf is the delivery of m with receipt rc, its body still to be
+// read; the caller holds e.mu.
+func (e *Engine) pendingOf(m *message, rc string) pending {
+	pd := pending{seq: m.seq, p: m.pos, size: m.size, d: driver.Delivery{
+		ID:              e.messageID(m.seq),
+		Receipt:         rc,
+		ReceiveCount:    int(m.receives),
+		SentAt:          time.Unix(0, m.sentAt),
+		FirstReceivedAt: time.Unix(0, m.firstRecv),
+		Sequence:        m.fifoSeq,
+	}}
+	if m.source != nil {
+		pd.d.SourceQueue = *m.source
+	}
+	if e.bodies != nil {
+		b := e.bodies[m.seq]
+		pd.typ, pd.payload = b.typ, b.payload
+	}
+	return pd
 }
 
 // deadLetter moves the receivable messages of q that have used up their
