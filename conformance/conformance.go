@@ -40,19 +40,24 @@ type testCase struct {
 	timed bool
 	// fakeOnly cases need long stretches of time and run only in a bubble.
 	fakeOnly bool
-	run      func(t *testing.T, s *suite, b *courier.Broker)
+	// queues cases exercise queues only and are skipped by backends
+	// without the Queues capability.
+	queues bool
+	run    func(t *testing.T, s *suite, b *courier.Broker)
 }
 
 // Run runs every conformance case as a subtest of t.
 func Run(t *testing.T, open OpenFunc, f Features) {
 	s := &suite{open: open, f: f}
 	var cases []testCase
-	cases = append(cases, adminCases...)
-	cases = append(cases, messageCases...)
-	cases = append(cases, timeCases...)
-	cases = append(cases, fifoCases...)
-	cases = append(cases, dlqCases...)
-	cases = append(cases, persistenceCases...)
+	// The queue cases need the Queues capability; the topic, stream and bus
+	// cases check theirs inside, where they also use queues.
+	cases = append(cases, needQueues(adminCases)...)
+	cases = append(cases, needQueues(messageCases)...)
+	cases = append(cases, needQueues(timeCases)...)
+	cases = append(cases, needQueues(fifoCases)...)
+	cases = append(cases, needQueues(dlqCases)...)
+	cases = append(cases, needQueues(persistenceCases)...)
 	cases = append(cases, topicCases...)
 	cases = append(cases, pushCases...)
 	cases = append(cases, streamCases...)
@@ -64,6 +69,9 @@ func Run(t *testing.T, open OpenFunc, f Features) {
 			}
 			body := func(t *testing.T) {
 				b := s.open(t)
+				if c.queues {
+					need(t, b, "Queues", b.Capabilities().Queues)
+				}
 				c.run(t, s, b)
 			}
 			if c.timed && f.Synctest {
@@ -73,6 +81,16 @@ func Run(t *testing.T, open OpenFunc, f Features) {
 			body(t)
 		})
 	}
+}
+
+// needQueues marks cases that exercise queues only.
+func needQueues(cases []testCase) []testCase {
+	out := make([]testCase, len(cases))
+	for i, c := range cases {
+		c.queues = true
+		out[i] = c
+	}
+	return out
 }
 
 // ctx returns a context for one call, bounded so a hung backend fails the
