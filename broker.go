@@ -9,7 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 
-	_ "github.com/courier-io/courier/client" // registers http:// and https://
+	_ "github.com/courier-io/courier/client"      // registers http:// and https:// (gRPC)
+	_ "github.com/courier-io/courier/client/rest" // registers rest+http:// and rest+https://
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/courier-io/courier/driver"

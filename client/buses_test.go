@@ -16,8 +16,14 @@ import (
 
 // TestBusesOverHTTP uses every bus call of the Go API through http://.
 func TestBusesOverHTTP(t *testing.T) {
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) { testBuses(t, c.prefix) })
+	}
+}
+
+func testBuses(t *testing.T, prefix string) {
 	url, _ := serve(t, "mem://")
-	b := openRemote(t, url)
+	b := openRemote(t, prefix+url)
 	ctx := t.Context()
 	if !b.Capabilities().Buses {
 		t.Fatalf("capabilities %+v: want buses", b.Capabilities())
@@ -234,8 +240,14 @@ func isField(err error, field string) bool {
 
 // TestHandleOverHTTP runs a handler target's handler through http://.
 func TestHandleOverHTTP(t *testing.T) {
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) { testHandle(t, c.prefix) })
+	}
+}
+
+func testHandle(t *testing.T, prefix string) {
 	url, _ := serve(t, "mem://")
-	b := openRemote(t, url)
+	b := openRemote(t, prefix+url)
 	bus := b.Bus(courier.DefaultBus)
 	if _, err := bus.PutRule(t.Context(), "work", courier.Rule{Pattern: json.RawMessage(`{"source":["jobs"]}`),
 		Targets: []courier.Target{{ID: "h", Kind: courier.TargetHandler}}}); err != nil {

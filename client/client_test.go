@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -34,14 +33,28 @@ func openRemote(t *testing.T, url string) *courier.Broker {
 	return b
 }
 
+// clients are the two Go clients of a server: the http:// driver (gRPC)
+// and the rest+http:// driver (REST); each test runs against both.
+var clients = []struct{ name, prefix string }{{"grpc", ""}, {"rest", "rest+"}}
+
 func TestConformanceOverHTTP(t *testing.T) {
-	conformance.Run(t, func(t *testing.T) *courier.Broker {
-		url, _ := serve(t, "mem://")
-		return openRemote(t, url)
-	}, conformance.Features{})
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) {
+			conformance.Run(t, func(t *testing.T) *courier.Broker {
+				url, _ := serve(t, "mem://")
+				return openRemote(t, c.prefix+url)
+			}, conformance.Features{})
+		})
+	}
 }
 
 func TestConformanceOverHTTPWithRestart(t *testing.T) {
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) { conformanceWithRestart(t, c.prefix) })
+	}
+}
+
+func conformanceWithRestart(t *testing.T, prefix string) {
 	type running struct {
 		dir  string
 		stop func()
@@ -49,7 +62,7 @@ func TestConformanceOverHTTPWithRestart(t *testing.T) {
 	servers := map[*courier.Broker]running{}
 	start := func(t *testing.T, dir string) *courier.Broker {
 		url, stop := serve(t, "file://"+dir)
-		b := openRemote(t, url)
+		b := openRemote(t, prefix+url)
 		servers[b] = running{dir, stop}
 		return b
 	}
@@ -70,7 +83,7 @@ func Example() {
 	backend, _ := courier.Open(ctx, "mem://")
 	defer backend.Close()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	hs := &http.Server{Handler: server.New(backend)}
+	hs := server.New(backend).HTTPServer()
 	go hs.Serve(ln)
 	defer hs.Shutdown(ctx)
 

@@ -2,137 +2,131 @@ package client
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/courier-io/courier/driver"
-	"github.com/courier-io/courier/internal/httpapi"
+	pb "github.com/courier-io/courier/internal/gen/courier/v1"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
-var _ driver.Streams = (*Conn)(nil)
-
-func streamPath(name, suffix string) string {
-	return "/v1/streams/" + url.PathEscape(name) + suffix
-}
-
-func groupPath(stream, group, suffix string) string {
-	return streamPath(stream, "/groups/"+url.PathEscape(group)+suffix)
-}
-
-// CreateStream creates a stream.
+// CreateStream implements driver.Streams.
 func (c *Conn) CreateStream(ctx context.Context, name string, attrs driver.StreamAttributes) (driver.StreamInfo, error) {
-	var info httpapi.StreamInfo
-	err := c.do(ctx, http.MethodPut, streamPath(name, ""), httpapi.StreamAttributesJSON(attrs), &info)
-	return info.Info(), err
-}
-
-// SetStreamAttributes changes a stream's attributes.
-func (c *Conn) SetStreamAttributes(ctx context.Context, name string, attrs driver.StreamAttributes) (driver.StreamInfo, error) {
-	var info httpapi.StreamInfo
-	err := c.do(ctx, http.MethodPatch, streamPath(name, ""), httpapi.StreamAttributesJSON(attrs), &info)
-	return info.Info(), err
-}
-
-// StreamInfo returns a stream's attributes, partitions and groups.
-func (c *Conn) StreamInfo(ctx context.Context, name string) (driver.StreamInfo, error) {
-	var info httpapi.StreamInfo
-	err := c.do(ctx, http.MethodGet, streamPath(name, ""), nil, &info)
-	return info.Info(), err
-}
-
-// ListStreams returns the stream names.
-func (c *Conn) ListStreams(ctx context.Context) ([]string, error) {
-	var list httpapi.StreamList
-	err := c.do(ctx, http.MethodGet, "/v1/streams", nil, &list)
-	return list.Streams, err
-}
-
-// DeleteStream deletes a stream.
-func (c *Conn) DeleteStream(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, streamPath(name, ""), nil, nil)
-}
-
-// Append stores records.
-func (c *Conn) Append(ctx context.Context, stream string, recs []driver.Record) ([]driver.AppendResult, error) {
-	req := httpapi.AppendRequest{Records: make([]httpapi.Record, len(recs))}
-	for i, r := range recs {
-		req.Records[i] = httpapi.RecordJSON(r)
+	res, err := call(ctx, c.streams.CreateStream, &pb.CreateStreamRequest{Name: name, Attributes: pbconv.StreamAttributesPB(attrs)})
+	if err != nil {
+		return driver.StreamInfo{}, err
 	}
-	var resp httpapi.AppendResponse
-	if err := c.do(ctx, http.MethodPost, streamPath(stream, "/records"), req, &resp); err != nil {
+	return pbconv.StreamInfo(res.GetStream())
+}
+
+// SetStreamAttributes implements driver.Streams.
+func (c *Conn) SetStreamAttributes(ctx context.Context, name string, attrs driver.StreamAttributes) (driver.StreamInfo, error) {
+	res, err := call(ctx, c.streams.UpdateStream, &pb.UpdateStreamRequest{Name: name, Attributes: pbconv.StreamAttributesPB(attrs)})
+	if err != nil {
+		return driver.StreamInfo{}, err
+	}
+	return pbconv.StreamInfo(res.GetStream())
+}
+
+// StreamInfo implements driver.Streams.
+func (c *Conn) StreamInfo(ctx context.Context, name string) (driver.StreamInfo, error) {
+	res, err := call(ctx, c.streams.GetStream, &pb.GetStreamRequest{Name: name})
+	if err != nil {
+		return driver.StreamInfo{}, err
+	}
+	return pbconv.StreamInfo(res.GetStream())
+}
+
+// ListStreams implements driver.Streams.
+func (c *Conn) ListStreams(ctx context.Context) ([]string, error) {
+	res, err := call(ctx, c.streams.ListStreams, &pb.ListStreamsRequest{})
+	if err != nil {
 		return nil, err
 	}
-	return resp.Driver(len(recs))
+	return nonNilNames(res.GetNames()), nil
 }
 
-// Read reads one partition.
+// DeleteStream implements driver.Streams.
+func (c *Conn) DeleteStream(ctx context.Context, name string) error {
+	_, err := call(ctx, c.streams.DeleteStream, &pb.DeleteStreamRequest{Name: name})
+	return err
+}
+
+// Append implements driver.Streams.
+func (c *Conn) Append(ctx context.Context, stream string, recs []driver.Record) ([]driver.AppendResult, error) {
+	res, err := call(ctx, c.streams.Append, &pb.AppendRequest{Stream: stream, Records: pbconv.RecordsPB(recs)})
+	if err != nil {
+		return nil, err
+	}
+	return pbconv.AppendResults(res.GetResults(), len(recs))
+}
+
+// Read implements driver.Streams with one Fetch.
 func (c *Conn) Read(ctx context.Context, stream string, req driver.StreamReadRequest) (driver.StreamReadResult, error) {
-	body := httpapi.ReadRequest{Partition: req.Partition, From: &httpapi.PositionJSON{Position: req.From}, Max: req.Max, MaxBytes: req.MaxBytes, Wait: httpapi.Duration(req.Wait)}
-	var resp httpapi.ReadResponse
-	if err := c.do(ctx, http.MethodPost, streamPath(stream, "/read"), body, &resp); err != nil {
+	fr := &pb.FetchRequest{
+		Stream: stream, Partition: int32(req.Partition), From: pbconv.PositionPB(req.From), Max: int32(req.Max),
+		MaxBytes: int32(req.MaxBytes), Wait: pbconv.DurationPB(req.Wait),
+	}
+	res, err := call(ctx, c.streams.Fetch, fr)
+	if err != nil {
 		return driver.StreamReadResult{}, err
 	}
-	recs, err := httpapi.RecordsDriver(resp.Records)
-	return driver.StreamReadResult{Records: recs, Next: resp.Next, End: resp.End}, err
+	return driver.StreamReadResult{Records: pbconv.StreamRecords(res.GetRecords()), Next: res.GetNext(), End: res.GetEnd()}, nil
 }
 
-func (c *Conn) assignment(ctx context.Context, path string, in any) (driver.Assignment, error) {
-	var a httpapi.Assignment
-	if err := c.do(ctx, http.MethodPost, path, in, &a); err != nil {
+// JoinGroup implements driver.Streams.
+func (c *Conn) JoinGroup(ctx context.Context, stream, group, member string, req driver.JoinRequest) (driver.Assignment, error) {
+	jr := &pb.JoinGroupRequest{
+		Stream: stream, Group: group, Member: member, SessionTimeout: pbconv.DurationPB(req.SessionTimeout),
+		StartFrom: pbconv.EnumPB[pb.StartFrom](req.StartFrom, pbconv.StartFroms),
+	}
+	res, err := call(ctx, c.streams.JoinGroup, jr)
+	if err != nil {
 		return driver.Assignment{}, err
 	}
-	return a.Driver()
+	return pbconv.Assignment(res.GetAssignment()), nil
 }
 
-// JoinGroup joins a member to a group.
-func (c *Conn) JoinGroup(ctx context.Context, stream, group, member string, req driver.JoinRequest) (driver.Assignment, error) {
-	body := httpapi.JoinRequest{Member: member, SessionTimeout: httpapi.Duration(req.SessionTimeout), StartFrom: string(req.StartFrom)}
-	return c.assignment(ctx, groupPath(stream, group, "/join"), body)
-}
-
-// Heartbeat keeps a member alive.
+// Heartbeat implements driver.Streams.
 func (c *Conn) Heartbeat(ctx context.Context, stream, group, member string) (driver.Assignment, error) {
-	return c.assignment(ctx, groupPath(stream, group, "/heartbeat"), httpapi.MemberRequest{Member: member})
+	res, err := call(ctx, c.streams.Heartbeat, &pb.HeartbeatRequest{Stream: stream, Group: group, Member: member})
+	if err != nil {
+		return driver.Assignment{}, err
+	}
+	return pbconv.Assignment(res.GetAssignment()), nil
 }
 
-// Poll reads the member's partitions.
+// Poll implements driver.Streams.
 func (c *Conn) Poll(ctx context.Context, stream, group, member string, max int, wait time.Duration) ([]driver.StreamRecord, driver.Assignment, error) {
-	body := httpapi.PollRequest{Member: member, Max: max, Wait: httpapi.Duration(wait)}
-	var resp httpapi.PollResponse
-	if err := c.do(ctx, http.MethodPost, groupPath(stream, group, "/poll"), body, &resp); err != nil {
-		return nil, driver.Assignment{}, err
-	}
-	recs, err := httpapi.RecordsDriver(resp.Records)
+	res, err := call(ctx, c.streams.Poll, &pb.PollRequest{Stream: stream, Group: group, Member: member, Max: int32(max), Wait: pbconv.DurationPB(wait)})
 	if err != nil {
 		return nil, driver.Assignment{}, err
 	}
-	a, err := resp.Assignment.Driver()
-	return recs, a, err
+	return pbconv.StreamRecords(res.GetRecords()), pbconv.Assignment(res.GetAssignment()), nil
 }
 
-// Commit stores a group's offsets.
+// Commit implements driver.Streams.
 func (c *Conn) Commit(ctx context.Context, stream, group, member string, generation int64, offsets map[int]int64) error {
-	body := httpapi.CommitRequest{Member: member, Generation: generation, Offsets: httpapi.OffsetsJSON(offsets)}
-	return c.do(ctx, http.MethodPost, groupPath(stream, group, "/commit"), body, nil)
+	_, err := call(ctx, c.streams.Commit, &pb.CommitRequest{Stream: stream, Group: group, Member: member, Generation: generation, Offsets: pbconv.OffsetsPB(offsets)})
+	return err
 }
 
-// LeaveGroup removes a member.
+// LeaveGroup implements driver.Streams.
 func (c *Conn) LeaveGroup(ctx context.Context, stream, group, member string) error {
-	return c.do(ctx, http.MethodPost, groupPath(stream, group, "/leave"), httpapi.MemberRequest{Member: member}, nil)
+	_, err := call(ctx, c.streams.LeaveGroup, &pb.LeaveGroupRequest{Stream: stream, Group: group, Member: member})
+	return err
 }
 
-// ResetOffsets sets a group's committed offsets.
+// ResetOffsets implements driver.Streams.
 func (c *Conn) ResetOffsets(ctx context.Context, stream, group string, partitions []int, pos driver.Position) (map[int]int64, error) {
-	var resp httpapi.ResetResponse
-	body := httpapi.ResetRequest{Partitions: partitions, To: &httpapi.PositionJSON{Position: pos}}
-	if err := c.do(ctx, http.MethodPost, groupPath(stream, group, "/reset"), body, &resp); err != nil {
+	res, err := call(ctx, c.streams.ResetOffsets, &pb.ResetOffsetsRequest{Stream: stream, Group: group, Partitions: pbconv.PartitionsPB(partitions), To: pbconv.PositionPB(pos)})
+	if err != nil {
 		return nil, err
 	}
-	return httpapi.OffsetsDriver("offsets", resp.Offsets)
+	return pbconv.OffsetsOf(res.GetOffsets()), nil
 }
 
-// DeleteGroup forgets a group.
+// DeleteGroup implements driver.Streams.
 func (c *Conn) DeleteGroup(ctx context.Context, stream, group string) error {
-	return c.do(ctx, http.MethodDelete, groupPath(stream, group, ""), nil, nil)
+	_, err := call(ctx, c.streams.DeleteGroup, &pb.DeleteGroupRequest{Stream: stream, Group: group})
+	return err
 }

@@ -2,39 +2,38 @@ package client_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/internal/servertest"
 	"github.com/courier-io/courier/server"
 )
 
 // TestBearerToken opens a server that requires a token: without one the
 // client is refused; with COURIER_TOKEN or the token_file option it works.
 func TestBearerToken(t *testing.T) {
-	ctx := context.Background()
-	backend, err := courier.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) { testBearerToken(t, c.prefix) })
 	}
-	defer backend.Close()
+}
+
+func testBearerToken(t *testing.T, prefix string) {
+	ctx := context.Background()
 	const token = "s3cret-token"
-	srv := server.New(backend, server.WithIdentities(server.Identity{
+	hs := servertest.Start(t, "mem://", server.WithIdentities(server.Identity{
 		Name: "app", TokenHash: server.HashToken(token),
 		Allow: []server.Grant{{Actions: []server.Action{server.ActionAdmin}, Resource: "*"}},
 	}))
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
 
 	t.Setenv("COURIER_TOKEN", "")
-	if b, err := courier.Open(ctx, hs.URL); err == nil {
+	if b, err := courier.Open(ctx, prefix+hs.URL); err == nil {
 		b.Close()
 		t.Fatal("a client without a token was let in")
 	}
 	t.Setenv("COURIER_TOKEN", token)
-	b, err := courier.Open(ctx, hs.URL)
+	b, err := courier.Open(ctx, prefix+hs.URL)
 	if err != nil {
 		t.Fatalf("with COURIER_TOKEN: %v", err)
 	}
@@ -48,7 +47,7 @@ func TestBearerToken(t *testing.T) {
 	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, err = courier.Open(ctx, hs.URL+"?token_file="+file)
+	b, err = courier.Open(ctx, prefix+hs.URL+"?token_file="+file)
 	if err != nil {
 		t.Fatalf("with token_file (over a wrong COURIER_TOKEN): %v", err)
 	}
@@ -56,7 +55,7 @@ func TestBearerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	if _, err := courier.Open(ctx, hs.URL+"?token_file="+filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := courier.Open(ctx, prefix+hs.URL+"?token_file="+filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("a missing token file was accepted")
 	}
 }

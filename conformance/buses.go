@@ -680,9 +680,12 @@ func testBusEdgeCases(t *testing.T, s *suite, b *courier.Broker) {
 
 	// A source that is no valid FIFO group still reaches standard and FIFO
 	// queues created after the event was accepted.
+	// The targets retry long enough (about a second) for the queues to be
+	// created over a network backend.
+	untilCreated := courier.RetryPolicy{MaxAttempts: 100, MinDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
 	must(bus.PutRule(c, "late", courier.Rule{Pattern: json.RawMessage(`{"detail-type": ["late"]}`), Targets: []courier.Target{
-		{ID: "std", Kind: courier.TargetQueue, Queue: "late", Retry: busRetry, DeadLetterQueue: "edge-dlq"},
-		{ID: "fifo", Kind: courier.TargetQueue, Queue: "late.fifo", Retry: courier.RetryPolicy{MaxAttempts: 100, MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, DeadLetterQueue: "edge-dlq"},
+		{ID: "std", Kind: courier.TargetQueue, Queue: "late", Retry: untilCreated, DeadLetterQueue: "edge-dlq"},
+		{ID: "fifo", Kind: courier.TargetQueue, Queue: "late.fifo", Retry: untilCreated, DeadLetterQueue: "edge-dlq"},
 	}}))(t)
 	ids := putEvents(t, bus, event("my app (v2)", "late", `{"n": 1}`), event("my app (v2)", "late", `{"n": 2}`))
 	late := createQueue(t, b, "late")

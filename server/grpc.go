@@ -44,6 +44,7 @@ var grpcServices = []string{
 	courierv1connect.StreamServiceName,
 	courierv1connect.BusServiceName,
 	courierv1connect.ConsumerServiceName,
+	courierv1connect.ServerServiceName,
 }
 
 // grpcRoutes mounts the gRPC services and reflection on the server's mux.
@@ -69,14 +70,18 @@ func (s *Server) grpcRoutes() {
 		}
 	}
 	path, h := courierv1connect.NewQueueServiceHandler(grpcQueues{g}, opts...)
-	mount(path, h, courierv1connect.QueueServiceReceiveProcedure)
+	mount(path, h, courierv1connect.QueueServiceReceiveProcedure, courierv1connect.QueueServicePullProcedure)
 	path, h = courierv1connect.NewTopicServiceHandler(grpcTopics{g}, opts...)
-	mount(path, h, courierv1connect.TopicServiceReceiveSubscriptionProcedure, courierv1connect.TopicServiceTailProcedure)
+	mount(path, h, courierv1connect.TopicServiceReceiveSubscriptionProcedure, courierv1connect.TopicServiceTailProcedure,
+		courierv1connect.TopicServicePullSubscriptionProcedure)
 	path, h = courierv1connect.NewStreamServiceHandler(grpcStreams{g}, opts...)
-	mount(path, h, courierv1connect.StreamServiceReadProcedure, courierv1connect.StreamServicePollProcedure)
+	mount(path, h, courierv1connect.StreamServiceReadProcedure, courierv1connect.StreamServicePollProcedure,
+		courierv1connect.StreamServiceFetchProcedure)
 	path, h = courierv1connect.NewBusServiceHandler(grpcBuses{g}, opts...)
-	mount(path, h)
+	mount(path, h, courierv1connect.BusServiceReceiveTargetProcedure)
 	path, h = courierv1connect.NewConsumerServiceHandler(grpcConsumer{g}, opts...)
+	mount(path, h)
+	path, h = courierv1connect.NewServerServiceHandler(grpcServer{g}, opts...)
 	mount(path, h)
 
 	reflector := grpcreflect.NewStaticReflector(grpcServices...)

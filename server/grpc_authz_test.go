@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/courier-io/courier"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/httpapi"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // TestGRPCAuthorize checks the permission each gRPC call asks of the
@@ -73,6 +75,26 @@ func TestGRPCAuthorize(t *testing.T) {
 		}},
 		{"Ack", []Action{ActionConsume}, func(ctx context.Context) error {
 			_, err := q.Ack(ctx, &pb.AckRequest{Queue: "orders", Receipts: receipts})
+			return err
+		}},
+		{"Pull", []Action{ActionConsume}, func(ctx context.Context) error {
+			_, err := q.Pull(ctx, &pb.PullRequest{Queue: "orders", Wait: durationpb.New(0)})
+			return err
+		}},
+		{"PullSubscription", []Action{ActionConsume}, func(ctx context.Context) error {
+			_, err := tp.PullSubscription(ctx, &pb.PullSubscriptionRequest{Topic: "orders", Subscription: "s", Wait: durationpb.New(0)})
+			return err
+		}},
+		{"Fetch", []Action{ActionConsume}, func(ctx context.Context) error {
+			_, err := st.Fetch(ctx, &pb.FetchRequest{Stream: "orders"})
+			return err
+		}},
+		{"ReceiveTarget", []Action{ActionConsume}, func(ctx context.Context) error {
+			_, err := bu.ReceiveTarget(ctx, &pb.ReceiveTargetRequest{Bus: "orders", Rule: "r", Target: "t", Wait: durationpb.New(0)})
+			return err
+		}},
+		{"SettleTarget", []Action{ActionConsume}, func(ctx context.Context) error {
+			_, err := bu.SettleTarget(ctx, &pb.SettleTargetRequest{Bus: "orders", Rule: "r", Target: "t", Receipt: "x"})
 			return err
 		}},
 		{"Redrive", []Action{ActionManage}, func(ctx context.Context) error {
@@ -137,7 +159,7 @@ func TestGRPCAuthorize(t *testing.T) {
 	if _, err := bu.StartReplay(as(ActionManage), replay); !errors.Is(err, httpapi.ErrPermissionDenied) {
 		t.Errorf("StartReplay with manage on bus:orders only: %v, want permission_denied", err)
 	}
-	_, err = q.CreateQueue(as(ActionManage), &pb.CreateQueueRequest{Name: "orders", Attributes: &pb.QueueAttributes{MaxReceives: ptr(int32(1)), DeadLetterQueue: ptr("elsewhere")}})
+	_, err = q.CreateQueue(as(ActionManage), &pb.CreateQueueRequest{Name: "orders", Attributes: &pb.QueueAttributes{MaxReceives: pbconv.Ptr(int32(1)), DeadLetterQueue: pbconv.Ptr("elsewhere")}})
 	if !errors.Is(err, httpapi.ErrPermissionDenied) {
 		t.Errorf("CreateQueue with a dead-letter queue the caller may not publish to: %v, want permission_denied", err)
 	}

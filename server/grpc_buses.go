@@ -2,13 +2,13 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/gen/courier/v1/courierv1connect"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // grpcBuses implements courier.v1.BusService on the courier API, as the
@@ -16,28 +16,6 @@ import (
 type grpcBuses struct{ *grpcAPI }
 
 var _ courierv1connect.BusServiceHandler = grpcBuses{}
-
-// The enums of buses, by their courier values.
-var (
-	ruleStates = map[pb.RuleState]driver.RuleState{
-		pb.RuleState_RULE_STATE_ENABLED:  driver.RuleEnabled,
-		pb.RuleState_RULE_STATE_DISABLED: driver.RuleDisabled,
-	}
-	targetKinds = map[pb.TargetKind]driver.TargetKind{
-		pb.TargetKind_TARGET_KIND_QUEUE:   driver.TargetQueue,
-		pb.TargetKind_TARGET_KIND_TOPIC:   driver.TargetTopic,
-		pb.TargetKind_TARGET_KIND_STREAM:  driver.TargetStream,
-		pb.TargetKind_TARGET_KIND_BUS:     driver.TargetBus,
-		pb.TargetKind_TARGET_KIND_HTTP:    driver.TargetHTTP,
-		pb.TargetKind_TARGET_KIND_HANDLER: driver.TargetHandler,
-	}
-	replayStates = map[pb.ReplayState]driver.ReplayState{
-		pb.ReplayState_REPLAY_STATE_RUNNING:   driver.ReplayRunning,
-		pb.ReplayState_REPLAY_STATE_COMPLETED: driver.ReplayCompleted,
-		pb.ReplayState_REPLAY_STATE_CANCELLED: driver.ReplayCancelled,
-		pb.ReplayState_REPLAY_STATE_FAILED:    driver.ReplayFailed,
-	}
-)
 
 // bus returns the bus named by the request's field after checking the
 // name and that the caller may do one of actions on it.
@@ -49,21 +27,6 @@ func (g *grpcAPI) bus(ctx context.Context, field, name string, actions ...Action
 		return nil, err
 	}
 	return g.s.b.Bus(name), nil
-}
-
-// rawJSON returns JSON text as a json.RawMessage; empty text is none.
-func rawJSON(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	return json.RawMessage(s)
-}
-
-func busInfoPB(i driver.BusInfo) *pb.BusInfo {
-	return &pb.BusInfo{
-		Name: i.Name, Description: i.Attributes.Description, CreatedAt: timePB(i.CreatedAt),
-		Stats: &pb.BusStats{Accepted: i.Stats.Accepted, Matched: i.Stats.Matched, Unmatched: i.Stats.Unmatched, Rules: int32(i.Stats.Rules), Archives: int32(i.Stats.Archives)},
-	}
 }
 
 // eventsDriver converts the entries of a PutEvents after checking the
@@ -84,128 +47,16 @@ func (g *grpcAPI) eventsDriver(es []*pb.Event) ([]driver.Event, error) {
 	}
 	out := make([]driver.Event, len(es))
 	for i, e := range es {
-		t, err := timeOf(fieldIndex("entries", i, "time"), e.GetTime())
+		t, err := pbconv.Time(pbconv.FieldIndex("entries", i, "time"), e.GetTime())
 		if err != nil {
 			return nil, err
 		}
 		out[i] = driver.Event{
-			ID: e.GetId(), Source: e.GetSource(), DetailType: e.GetDetailType(), Detail: rawJSON(e.GetDetail()),
+			ID: e.GetId(), Source: e.GetSource(), DetailType: e.GetDetailType(), Detail: pbconv.RawJSON(e.GetDetail()),
 			Resources: e.GetResources(), Time: t, Account: e.GetAccount(), Region: e.GetRegion(), Headers: e.GetHeaders(),
 		}
 	}
 	return out, nil
-}
-
-// targetDriver converts a target; field names it in errors.
-func targetDriver(field string, t *pb.Target) (driver.Target, error) {
-	kind, err := enumOf(field+".kind", t.GetKind(), driver.TargetKind(""), targetKinds)
-	if err != nil {
-		return driver.Target{}, err
-	}
-	out := driver.Target{
-		ID: t.GetId(), Kind: kind, Queue: t.GetQueue(), Topic: t.GetTopic(), Stream: t.GetStream(), Bus: t.GetBus(),
-		PartitionKeyPath: t.GetPartitionKeyPath(), Input: rawJSON(t.GetInput()), InputPath: t.GetInputPath(),
-		CloudEvents: t.GetCloudevents(), DeadLetterQueue: t.GetDeadLetterQueue(), MaxBacklog: int(t.GetMaxBacklog()),
-	}
-	if h := t.GetHttp(); h != nil {
-		timeout, err := durationOf(field+".http.timeout", h.GetTimeout())
-		if err != nil {
-			return out, err
-		}
-		out.HTTP = &driver.HTTPTarget{
-			Endpoint: h.GetEndpoint(), AuthHeader: h.GetAuthHeader(), AuthValue: h.GetAuthValue(), Headers: h.GetHeaders(),
-			MaxPerSecond: int(h.GetMaxPerSecond()), Timeout: timeout, CloudEventsMode: h.GetCloudeventsMode(),
-		}
-	}
-	if it := t.GetInputTransformer(); it != nil {
-		out.InputTransformer = &driver.InputTransformer{InputPaths: it.GetInputPaths(), Template: it.GetTemplate()}
-	}
-	if r := t.GetRetry(); r != nil {
-		out.Retry.MaxAttempts = int(r.GetMaxAttempts())
-		if out.Retry.MaxAge, err = durationOf(field+".retry.max_age", r.GetMaxAge()); err != nil {
-			return out, err
-		}
-		if out.Retry.MinDelay, err = durationOf(field+".retry.min_delay", r.GetMinDelay()); err != nil {
-			return out, err
-		}
-		if out.Retry.MaxDelay, err = durationOf(field+".retry.max_delay", r.GetMaxDelay()); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-// targetsDriver converts targets, refusing more than a rule may have
-// before converting any.
-func targetsDriver(field string, ts []*pb.Target) ([]driver.Target, error) {
-	if len(ts) > driver.MaxTargetsPerRule {
-		return nil, driver.TooLarge(field, "%d targets; the limit is %d", len(ts), driver.MaxTargetsPerRule)
-	}
-	out := make([]driver.Target, len(ts))
-	for i, t := range ts {
-		var err error
-		if out[i], err = targetDriver(fieldIndex(field, i, ""), t); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func targetPB(t driver.Target) *pb.Target {
-	out := &pb.Target{
-		Id: t.ID, Kind: enumPB[pb.TargetKind](t.Kind, targetKinds), Queue: t.Queue, Topic: t.Topic, Stream: t.Stream, Bus: t.Bus,
-		PartitionKeyPath: t.PartitionKeyPath, Input: string(t.Input), InputPath: t.InputPath, Cloudevents: t.CloudEvents,
-		DeadLetterQueue: t.DeadLetterQueue, MaxBacklog: int64(t.MaxBacklog),
-		Retry: &pb.RetryPolicy{
-			MaxAttempts: int32(t.Retry.MaxAttempts), MaxAge: durationPB(t.Retry.MaxAge),
-			MinDelay: durationPB(t.Retry.MinDelay), MaxDelay: durationPB(t.Retry.MaxDelay),
-		},
-	}
-	if h := t.HTTP; h != nil {
-		out.Http = &pb.HTTPTarget{
-			Endpoint: h.Endpoint, AuthHeader: h.AuthHeader, AuthValue: h.AuthValue, Headers: h.Headers,
-			MaxPerSecond: int32(h.MaxPerSecond), Timeout: durationPB(h.Timeout), CloudeventsMode: h.CloudEventsMode,
-		}
-	}
-	if it := t.InputTransformer; it != nil {
-		out.InputTransformer = &pb.InputTransformer{InputPaths: it.InputPaths, Template: it.Template}
-	}
-	return out
-}
-
-func ruleInfoPB(i driver.RuleInfo) *pb.RuleInfo {
-	rule := &pb.Rule{Description: i.Description, Pattern: string(i.Pattern), Schedule: i.Schedule, State: enumPB[pb.RuleState](i.State, ruleStates)}
-	for _, t := range i.Targets {
-		rule.Targets = append(rule.Targets, targetPB(t))
-	}
-	stats := &pb.RuleStats{Matched: i.Stats.Matched}
-	for _, t := range i.Stats.Targets {
-		stats.Targets = append(stats.Targets, &pb.TargetStats{
-			Id: t.ID, Delivered: t.Delivered, Retried: t.Retried, Failed: t.Failed, DeadLettered: t.DeadLettered,
-			Overflowed: t.Overflowed, Backlog: queueStatsPB(t.Backlog),
-		})
-	}
-	return &pb.RuleInfo{
-		Bus: i.Bus, Name: i.Name, Rule: rule, CreatedAt: timePB(i.CreatedAt), UpdatedAt: timePB(i.UpdatedAt),
-		NextFire: timePB(i.NextFire), Stats: stats,
-	}
-}
-
-func archiveInfoPB(i driver.ArchiveInfo) *pb.ArchiveInfo {
-	return &pb.ArchiveInfo{
-		Bus: i.Bus, Name: i.Name, CreatedAt: timePB(i.CreatedAt), Events: i.Events, Bytes: i.Bytes,
-		Archive: &pb.Archive{Description: i.Description, Pattern: string(i.Pattern), Retention: durationPB(i.Retention)},
-	}
-}
-
-func replayInfoPB(i driver.ReplayInfo) *pb.ReplayInfo {
-	return &pb.ReplayInfo{
-		Name: i.Name, State: enumPB[pb.ReplayState](i.State, replayStates), Replayed: i.Replayed,
-		LastEvent: timePB(i.LastEvent), StartedAt: timePB(i.StartedAt), EndedAt: timePB(i.EndedAt), Error: i.Error,
-		Replay: &pb.Replay{
-			Bus: i.Bus, Archive: i.Archive, Start: timePB(i.Start), End: timePB(i.End), Rules: i.Rules, Description: i.Description,
-		},
-	}
 }
 
 func (g grpcBuses) CreateBus(ctx context.Context, req *pb.CreateBusRequest) (*pb.CreateBusResponse, error) {
@@ -223,7 +74,7 @@ func (g grpcBuses) CreateBus(ctx context.Context, req *pb.CreateBusRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateBusResponse{Bus: busInfoPB(info), Created: !existed}, nil
+	return &pb.CreateBusResponse{Bus: pbconv.BusInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcBuses) GetBus(ctx context.Context, req *pb.GetBusRequest) (*pb.GetBusResponse, error) {
@@ -235,7 +86,7 @@ func (g grpcBuses) GetBus(ctx context.Context, req *pb.GetBusRequest) (*pb.GetBu
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetBusResponse{Bus: busInfoPB(info)}, nil
+	return &pb.GetBusResponse{Bus: pbconv.BusInfoPB(info)}, nil
 }
 
 func (g grpcBuses) ListBuses(ctx context.Context, _ *pb.ListBusesRequest) (*pb.ListBusesResponse, error) {
@@ -278,7 +129,7 @@ func (g grpcBuses) PutEvents(ctx context.Context, req *pb.PutEventsRequest) (*pb
 	}
 	out := &pb.PutEventsResponse{Entries: make([]*pb.PutEventsResult, len(res))}
 	for i, r := range res {
-		out.Entries[i] = &pb.PutEventsResult{Id: r.ID, Error: errorPB(r.Err)}
+		out.Entries[i] = &pb.PutEventsResult{Id: r.ID, Error: pbconv.ErrorPB(r.Err)}
 		if r.Err != nil {
 			out.Entries[i].Id = ""
 			out.FailedEntryCount++
@@ -326,15 +177,15 @@ func (g grpcBuses) PutRule(ctx context.Context, req *pb.PutRuleRequest) (*pb.Put
 	if in == nil {
 		return nil, driver.Invalid("rule", "required: the rule's pattern or schedule and its targets")
 	}
-	state, err := enumOf("rule.state", in.GetState(), driver.RuleState(""), ruleStates)
+	state, err := pbconv.EnumOf("rule.state", in.GetState(), driver.RuleState(""), pbconv.RuleStates)
 	if err != nil {
 		return nil, err
 	}
-	targets, err := targetsDriver("rule.targets", in.GetTargets())
+	targets, err := pbconv.Targets("rule.targets", in.GetTargets())
 	if err != nil {
 		return nil, err
 	}
-	rule := driver.Rule{Description: in.GetDescription(), Pattern: rawJSON(in.GetPattern()), Schedule: in.GetSchedule(), State: state, Targets: targets}
+	rule := driver.Rule{Description: in.GetDescription(), Pattern: pbconv.RawJSON(in.GetPattern()), Schedule: in.GetSchedule(), State: state, Targets: targets}
 	if err := g.s.authorizeDestinations(ctx, targetDestinations(rule.Targets)...); err != nil {
 		return nil, err
 	}
@@ -344,7 +195,7 @@ func (g grpcBuses) PutRule(ctx context.Context, req *pb.PutRuleRequest) (*pb.Put
 	if err != nil {
 		return nil, err
 	}
-	return &pb.PutRuleResponse{Rule: ruleInfoPB(info), Created: !existed}, nil
+	return &pb.PutRuleResponse{Rule: pbconv.RuleInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcBuses) GetRule(ctx context.Context, req *pb.GetRuleRequest) (*pb.GetRuleResponse, error) {
@@ -356,7 +207,7 @@ func (g grpcBuses) GetRule(ctx context.Context, req *pb.GetRuleRequest) (*pb.Get
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetRuleResponse{Rule: ruleInfoPB(info)}, nil
+	return &pb.GetRuleResponse{Rule: pbconv.RuleInfoPB(info)}, nil
 }
 
 func (g grpcBuses) ListRules(ctx context.Context, req *pb.ListRulesRequest) (*pb.ListRulesResponse, error) {
@@ -370,7 +221,7 @@ func (g grpcBuses) ListRules(ctx context.Context, req *pb.ListRulesRequest) (*pb
 	}
 	out := &pb.ListRulesResponse{Rules: make([]*pb.RuleInfo, len(rules))}
 	for i, r := range rules {
-		out.Rules[i] = ruleInfoPB(r)
+		out.Rules[i] = pbconv.RuleInfoPB(r)
 	}
 	return out, nil
 }
@@ -394,7 +245,7 @@ func (g grpcBuses) PutTargets(ctx context.Context, req *pb.PutTargetsRequest) (*
 	if len(req.GetTargets()) == 0 {
 		return nil, driver.Invalid("targets", "must be a non-empty list of targets")
 	}
-	targets, err := targetsDriver("targets", req.GetTargets())
+	targets, err := pbconv.Targets("targets", req.GetTargets())
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +256,7 @@ func (g grpcBuses) PutTargets(ctx context.Context, req *pb.PutTargetsRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pb.PutTargetsResponse{Rule: ruleInfoPB(info)}, nil
+	return &pb.PutTargetsResponse{Rule: pbconv.RuleInfoPB(info)}, nil
 }
 
 func (g grpcBuses) RemoveTargets(ctx context.Context, req *pb.RemoveTargetsRequest) (*pb.RemoveTargetsResponse, error) {
@@ -423,7 +274,7 @@ func (g grpcBuses) RemoveTargets(ctx context.Context, req *pb.RemoveTargetsReque
 	if err != nil {
 		return nil, err
 	}
-	return &pb.RemoveTargetsResponse{Rule: ruleInfoPB(info)}, nil
+	return &pb.RemoveTargetsResponse{Rule: pbconv.RuleInfoPB(info)}, nil
 }
 
 // archive returns the bus of the archive the request names.
@@ -440,18 +291,18 @@ func (g grpcBuses) CreateArchive(ctx context.Context, req *pb.CreateArchiveReque
 	if err != nil {
 		return nil, err
 	}
-	retention, err := durationOf("archive.retention", req.GetArchive().GetRetention())
+	retention, err := pbconv.Duration("archive.retention", req.GetArchive().GetRetention())
 	if err != nil {
 		return nil, err
 	}
-	a := driver.Archive{Description: req.GetArchive().GetDescription(), Pattern: rawJSON(req.GetArchive().GetPattern()), Retention: retention}
+	a := driver.Archive{Description: req.GetArchive().GetDescription(), Pattern: pbconv.RawJSON(req.GetArchive().GetPattern()), Retention: retention}
 	_, err = bus.ArchiveInfo(ctx, req.GetName())
 	existed := err == nil
 	info, err := bus.Archive(ctx, req.GetName(), a)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateArchiveResponse{Archive: archiveInfoPB(info), Created: !existed}, nil
+	return &pb.CreateArchiveResponse{Archive: pbconv.ArchiveInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcBuses) GetArchive(ctx context.Context, req *pb.GetArchiveRequest) (*pb.GetArchiveResponse, error) {
@@ -463,7 +314,7 @@ func (g grpcBuses) GetArchive(ctx context.Context, req *pb.GetArchiveRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetArchiveResponse{Archive: archiveInfoPB(info)}, nil
+	return &pb.GetArchiveResponse{Archive: pbconv.ArchiveInfoPB(info)}, nil
 }
 
 func (g grpcBuses) ListArchives(ctx context.Context, req *pb.ListArchivesRequest) (*pb.ListArchivesResponse, error) {
@@ -477,7 +328,7 @@ func (g grpcBuses) ListArchives(ctx context.Context, req *pb.ListArchivesRequest
 	}
 	out := &pb.ListArchivesResponse{Archives: make([]*pb.ArchiveInfo, len(archives))}
 	for i, a := range archives {
-		out.Archives[i] = archiveInfoPB(a)
+		out.Archives[i] = pbconv.ArchiveInfoPB(a)
 	}
 	return out, nil
 }
@@ -508,11 +359,11 @@ func (g grpcBuses) StartReplay(ctx context.Context, req *pb.StartReplayRequest) 
 	if len(in.GetRules()) > driver.MaxReplayRules {
 		return nil, driver.TooLarge("replay.rules", "%d rules; the limit is %d", len(in.GetRules()), driver.MaxReplayRules)
 	}
-	start, err := timeOf("replay.start", in.GetStart())
+	start, err := pbconv.Time("replay.start", in.GetStart())
 	if err != nil {
 		return nil, err
 	}
-	end, err := timeOf("replay.end", in.GetEnd())
+	end, err := pbconv.Time("replay.end", in.GetEnd())
 	if err != nil {
 		return nil, err
 	}
@@ -521,7 +372,7 @@ func (g grpcBuses) StartReplay(ctx context.Context, req *pb.StartReplayRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &pb.StartReplayResponse{Replay: replayInfoPB(info)}, nil
+	return &pb.StartReplayResponse{Replay: pbconv.ReplayInfoPB(info)}, nil
 }
 
 func (g grpcBuses) GetReplay(ctx context.Context, req *pb.GetReplayRequest) (*pb.GetReplayResponse, error) {
@@ -535,7 +386,7 @@ func (g grpcBuses) GetReplay(ctx context.Context, req *pb.GetReplayRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetReplayResponse{Replay: replayInfoPB(info)}, nil
+	return &pb.GetReplayResponse{Replay: pbconv.ReplayInfoPB(info)}, nil
 }
 
 func (g grpcBuses) ListReplays(ctx context.Context, _ *pb.ListReplaysRequest) (*pb.ListReplaysResponse, error) {
@@ -548,7 +399,7 @@ func (g grpcBuses) ListReplays(ctx context.Context, _ *pb.ListReplaysRequest) (*
 	}
 	out := &pb.ListReplaysResponse{Replays: make([]*pb.ReplayInfo, len(replays))}
 	for i, r := range replays {
-		out.Replays[i] = replayInfoPB(r)
+		out.Replays[i] = pbconv.ReplayInfoPB(r)
 	}
 	return out, nil
 }
@@ -564,5 +415,5 @@ func (g grpcBuses) CancelReplay(ctx context.Context, req *pb.CancelReplayRequest
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CancelReplayResponse{Replay: replayInfoPB(info)}, nil
+	return &pb.CancelReplayResponse{Replay: pbconv.ReplayInfoPB(info)}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/gen/courier/v1/courierv1connect"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // grpcConsumer implements courier.v1.ConsumerService: consumer sessions
@@ -73,7 +74,7 @@ func (g grpcConsumer) ConsumerSession(ctx context.Context, stream *consumerStrea
 	if start.GetCredit() < 0 || start.GetCredit() > MaxCredit {
 		return driver.Invalid("start.credit", "%d is out of range; accepted is 0 to %d", start.GetCredit(), MaxCredit)
 	}
-	vis, err := durationOf("start.visibility", start.GetVisibility())
+	vis, err := pbconv.Duration("start.visibility", start.GetVisibility())
 	if err == nil {
 		err = (driver.ReceiveRequest{Visibility: vis}).Validate()
 	}
@@ -176,7 +177,7 @@ func (g grpcConsumer) command(ctx context.Context, src receiveSource, w *window,
 		})
 	case *pb.ConsumerSessionRequest_Nack:
 		id = c.Nack.GetId()
-		delay, derr := durationOf("nack.delay", c.Nack.GetDelay())
+		delay, derr := pbconv.Duration("nack.delay", c.Nack.GetDelay())
 		if err = derr; err == nil {
 			err = g.settleReceipts(ctx, w.source, c.Nack.GetReceipts(), func(ctx context.Context, receipts []string) error {
 				return src.Nack(ctx, delay, receipts...)
@@ -184,7 +185,7 @@ func (g grpcConsumer) command(ctx context.Context, src receiveSource, w *window,
 		}
 	case *pb.ConsumerSessionRequest_Extend:
 		id = c.Extend.GetId()
-		vis, verr := durationOf("extend.visibility", c.Extend.GetVisibility())
+		vis, verr := pbconv.Duration("extend.visibility", c.Extend.GetVisibility())
 		switch {
 		case verr != nil:
 			err = verr
@@ -205,7 +206,7 @@ func (g grpcConsumer) command(ctx context.Context, src receiveSource, w *window,
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner // as grpcError answers: without the API's context
 		}
-		out.Error = errorPB(err)
+		out.Error = pbconv.ErrorPB(err)
 	}
 	return send(&pb.ConsumerSessionResponse{Event: &pb.ConsumerSessionResponse_Settled{Settled: out}})
 }

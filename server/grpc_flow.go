@@ -9,6 +9,7 @@ import (
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // Flow control of the gRPC receive streams (QueueService.Receive,
@@ -226,7 +227,7 @@ func deliveryFrames(ds []*courier.Delivery) [][]*pb.Delivery {
 			frames = append(frames, cur)
 			cur, size = nil, 0
 		}
-		cur = append(cur, deliveryPB(&d.Delivery))
+		cur = append(cur, pbconv.DeliveryPB(&d.Delivery))
 		size += n
 	}
 	if len(cur) > 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/gen/courier/v1/courierv1connect"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // grpcQueues implements courier.v1.QueueService on the courier API, as
@@ -35,7 +36,7 @@ func (g grpcQueues) CreateQueue(ctx context.Context, req *pb.CreateQueueRequest)
 		return nil, err
 	}
 	attrs := courier.DefaultQueueAttributes()
-	if err := queueAttributesApply(req.GetAttributes(), &attrs); err != nil {
+	if err := pbconv.ApplyQueueAttributes(req.GetAttributes(), &attrs); err != nil {
 		return nil, err
 	}
 	if err := g.s.authorizeDestinations(ctx, destination{"queue", attrs.DeadLetterQueue}); err != nil {
@@ -50,7 +51,7 @@ func (g grpcQueues) CreateQueue(ctx context.Context, req *pb.CreateQueueRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateQueueResponse{Queue: queueInfoPB(info), Created: !existed}, nil
+	return &pb.CreateQueueResponse{Queue: pbconv.QueueInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcQueues) GetQueue(ctx context.Context, req *pb.GetQueueRequest) (*pb.GetQueueResponse, error) {
@@ -62,7 +63,7 @@ func (g grpcQueues) GetQueue(ctx context.Context, req *pb.GetQueueRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetQueueResponse{Queue: queueInfoPB(info)}, nil
+	return &pb.GetQueueResponse{Queue: pbconv.QueueInfoPB(info)}, nil
 }
 
 func (g grpcQueues) UpdateQueue(ctx context.Context, req *pb.UpdateQueueRequest) (*pb.UpdateQueueResponse, error) {
@@ -76,14 +77,14 @@ func (g grpcQueues) UpdateQueue(ctx context.Context, req *pb.UpdateQueueRequest)
 		}
 	}
 	// Check the durations before the update reads the queue.
-	if err := queueAttributesApply(req.GetAttributes(), &driver.QueueAttributes{}); err != nil {
+	if err := pbconv.ApplyQueueAttributes(req.GetAttributes(), &driver.QueueAttributes{}); err != nil {
 		return nil, err
 	}
-	info, err := q.SetAttributes(ctx, func(a *courier.QueueAttributes) { _ = queueAttributesApply(req.GetAttributes(), a) })
+	info, err := q.SetAttributes(ctx, func(a *courier.QueueAttributes) { _ = pbconv.ApplyQueueAttributes(req.GetAttributes(), a) })
 	if err != nil {
 		return nil, err
 	}
-	return &pb.UpdateQueueResponse{Queue: queueInfoPB(info)}, nil
+	return &pb.UpdateQueueResponse{Queue: pbconv.QueueInfoPB(info)}, nil
 }
 
 func (g grpcQueues) ListQueues(ctx context.Context, _ *pb.ListQueuesRequest) (*pb.ListQueuesResponse, error) {
@@ -145,7 +146,7 @@ func (g grpcQueues) Receive(ctx context.Context, req *pb.ReceiveRequest, stream 
 	if err != nil {
 		return err
 	}
-	vis, err := durationOf("visibility", req.GetVisibility())
+	vis, err := pbconv.Duration("visibility", req.GetVisibility())
 	if err != nil {
 		return err
 	}
@@ -186,7 +187,7 @@ func (g grpcQueues) Ack(ctx context.Context, req *pb.AckRequest) (*pb.AckRespons
 }
 
 func (g grpcQueues) Nack(ctx context.Context, req *pb.NackRequest) (*pb.NackResponse, error) {
-	delay, err := durationOf("delay", req.GetDelay())
+	delay, err := pbconv.Duration("delay", req.GetDelay())
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (g grpcQueues) Extend(ctx context.Context, req *pb.ExtendRequest) (*pb.Exte
 	if req.GetVisibility() == nil {
 		return nil, driver.Invalid("visibility", "required: how long the messages stay invisible from now")
 	}
-	vis, err := durationOf("visibility", req.GetVisibility())
+	vis, err := pbconv.Duration("visibility", req.GetVisibility())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/gen/courier/v1/courierv1connect"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // grpcStreams implements courier.v1.StreamService on the courier API, as
@@ -26,12 +27,6 @@ const (
 	defaultReadBytes = 1 << 20
 	maxReadBytes     = 4 << 20
 )
-
-// startFroms are the StartFrom values by their courier values.
-var startFroms = map[pb.StartFrom]driver.PositionKind{
-	pb.StartFrom_START_FROM_EARLIEST: driver.FromEarliest,
-	pb.StartFrom_START_FROM_LATEST:   driver.FromLatest,
-}
 
 // stream returns the stream named by the request's field after checking
 // the name and that the caller may do one of actions on it.
@@ -57,117 +52,13 @@ func (g *grpcAPI) group(ctx context.Context, stream, group string, actions ...Ac
 	return st.Group(group), nil
 }
 
-// streamAttributesApply overwrites the attributes of a that in sets.
-func streamAttributesApply(in *pb.StreamAttributes, a *driver.StreamAttributes) error {
-	if in == nil {
-		return nil
-	}
-	if in.Partitions != nil {
-		a.Partitions = int(*in.Partitions)
-	}
-	if v, err := durationPtr("attributes.retention", in.Retention); err != nil {
-		return err
-	} else if v != nil {
-		a.Retention = *v
-	}
-	if in.RetentionBytes != nil {
-		a.RetentionBytes = *in.RetentionBytes
-	}
-	if in.Compact != nil {
-		a.Compact = *in.Compact
-	}
-	if v, err := durationPtr("attributes.delete_retention", in.DeleteRetention); err != nil {
-		return err
-	} else if v != nil {
-		a.DeleteRetention = *v
-	}
-	if in.MaxRecordSize != nil {
-		a.MaxRecordSize = int(*in.MaxRecordSize)
-	}
-	return nil
-}
-
-func offsetsPB(m map[int]int64) map[int32]int64 {
-	out := make(map[int32]int64, len(m))
-	for p, o := range m {
-		out[int32(p)] = o
-	}
-	return out
-}
-
-func partitionsPB(ps []int) []int32 {
-	out := make([]int32, len(ps))
-	for i, p := range ps {
-		out[i] = int32(p)
-	}
-	return out
-}
-
-func streamInfoPB(i driver.StreamInfo) *pb.StreamInfo {
-	a := i.Attributes
-	out := &pb.StreamInfo{
-		Name: i.Name,
-		Attributes: &pb.StreamAttributes{
-			Partitions: ptr(int32(a.Partitions)), Retention: durationPB(a.Retention), RetentionBytes: ptr(a.RetentionBytes),
-			Compact: ptr(a.Compact), DeleteRetention: durationPB(a.DeleteRetention), MaxRecordSize: ptr(int32(a.MaxRecordSize)),
-		},
-		CreatedAt: timePB(i.CreatedAt),
-	}
-	for _, p := range i.Partitions {
-		out.Partitions = append(out.Partitions, &pb.PartitionInfo{Partition: int32(p.Partition), FirstOffset: p.First, EndOffset: p.End, Records: p.Records, Bytes: p.Bytes})
-	}
-	for _, gi := range i.Groups {
-		pg := &pb.GroupInfo{
-			Name: gi.Name, Generation: gi.Generation, Committed: offsetsPB(gi.Committed), Lag: offsetsPB(gi.Lag),
-			StartFrom: enumPB[pb.StartFrom](gi.StartFrom, startFroms),
-		}
-		for _, m := range gi.Members {
-			pg.Members = append(pg.Members, &pb.MemberInfo{Name: m.Name, Partitions: partitionsPB(m.Partitions), LastSeen: timePB(m.LastSeen)})
-		}
-		out.Groups = append(out.Groups, pg)
-	}
-	return out
-}
-
-func streamRecordsPB(recs []courier.StreamRecord) []*pb.StreamRecord {
-	out := make([]*pb.StreamRecord, len(recs))
-	for i, r := range recs {
-		out[i] = &pb.StreamRecord{Partition: int32(r.Partition), Offset: r.Offset, Timestamp: timePB(r.Timestamp), Key: r.Key, Value: r.Value, Headers: r.Headers}
-	}
-	return out
-}
-
-func assignmentPB(a courier.Assignment) *pb.Assignment {
-	return &pb.Assignment{Generation: a.Generation, Partitions: partitionsPB(a.Partitions), Offsets: offsetsPB(a.Offsets)}
-}
-
-// positionDriver converts a position; unset is the earliest.
-func positionDriver(field string, p *pb.Position) (courier.Position, error) {
-	switch v := p.GetPosition().(type) {
-	case *pb.Position_Latest:
-		return courier.Latest(), nil
-	case *pb.Position_Offset:
-		return courier.AtOffset(v.Offset), nil
-	case *pb.Position_Time:
-		t, err := timeOf(field+".time", v.Time)
-		if err != nil {
-			return courier.Position{}, err
-		}
-		if t.IsZero() {
-			return courier.Position{}, driver.Invalid(field+".time", "required: a timestamp")
-		}
-		return courier.AtTime(t), nil
-	}
-	return courier.Earliest(), nil
-}
-
 func (g grpcStreams) CreateStream(ctx context.Context, req *pb.CreateStreamRequest) (*pb.CreateStreamResponse, error) {
 	st, err := g.stream(ctx, "name", req.GetName(), ActionManage)
 	if err != nil {
 		return nil, err
 	}
 	attrs := driver.DefaultStreamAttributes()
-	if err := streamAttributesApply(req.GetAttributes(), &attrs); err != nil {
+	if err := pbconv.ApplyStreamAttributes(req.GetAttributes(), &attrs); err != nil {
 		return nil, err
 	}
 	_, err = st.Info(ctx)
@@ -179,7 +70,7 @@ func (g grpcStreams) CreateStream(ctx context.Context, req *pb.CreateStreamReque
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateStreamResponse{Stream: streamInfoPB(info), Created: !existed}, nil
+	return &pb.CreateStreamResponse{Stream: pbconv.StreamInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcStreams) GetStream(ctx context.Context, req *pb.GetStreamRequest) (*pb.GetStreamResponse, error) {
@@ -191,7 +82,7 @@ func (g grpcStreams) GetStream(ctx context.Context, req *pb.GetStreamRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetStreamResponse{Stream: streamInfoPB(info)}, nil
+	return &pb.GetStreamResponse{Stream: pbconv.StreamInfoPB(info)}, nil
 }
 
 func (g grpcStreams) UpdateStream(ctx context.Context, req *pb.UpdateStreamRequest) (*pb.UpdateStreamResponse, error) {
@@ -199,14 +90,14 @@ func (g grpcStreams) UpdateStream(ctx context.Context, req *pb.UpdateStreamReque
 	if err != nil {
 		return nil, err
 	}
-	if err := streamAttributesApply(req.GetAttributes(), &driver.StreamAttributes{}); err != nil {
+	if err := pbconv.ApplyStreamAttributes(req.GetAttributes(), &driver.StreamAttributes{}); err != nil {
 		return nil, err
 	}
-	info, err := st.SetAttributes(ctx, func(a *courier.StreamAttributes) { _ = streamAttributesApply(req.GetAttributes(), a) })
+	info, err := st.SetAttributes(ctx, func(a *courier.StreamAttributes) { _ = pbconv.ApplyStreamAttributes(req.GetAttributes(), a) })
 	if err != nil {
 		return nil, err
 	}
-	return &pb.UpdateStreamResponse{Stream: streamInfoPB(info)}, nil
+	return &pb.UpdateStreamResponse{Stream: pbconv.StreamInfoPB(info)}, nil
 }
 
 func (g grpcStreams) ListStreams(ctx context.Context, _ *pb.ListStreamsRequest) (*pb.ListStreamsResponse, error) {
@@ -276,7 +167,7 @@ func (g grpcStreams) Append(ctx context.Context, req *pb.AppendRequest) (*pb.App
 	}
 	out := &pb.AppendResponse{Results: make([]*pb.AppendResult, len(res))}
 	for i, r := range res {
-		out.Results[i] = &pb.AppendResult{Partition: int32(r.Partition), Offset: r.Offset, Error: errorPB(r.Err)}
+		out.Results[i] = &pb.AppendResult{Partition: int32(r.Partition), Offset: r.Offset, Error: pbconv.ErrorPB(r.Err)}
 	}
 	return out, nil
 }
@@ -288,7 +179,7 @@ func (g grpcStreams) Read(ctx context.Context, req *pb.ReadRequest, stream *conn
 	if err != nil {
 		return err
 	}
-	from, err := positionDriver("from", req.GetFrom())
+	from, err := pbconv.Position("from", req.GetFrom())
 	if err != nil {
 		return err
 	}
@@ -336,7 +227,7 @@ func (g grpcStreams) Read(ctx context.Context, req *pb.ReadRequest, stream *conn
 			return nil
 		}
 		if len(recs) > 0 {
-			if err := stream.Send(&pb.ReadResponse{Records: streamRecordsPB(recs), Next: next}); err != nil {
+			if err := stream.Send(&pb.ReadResponse{Records: pbconv.StreamRecordsPB(recs), Next: next}); err != nil {
 				return err
 			}
 			sent = true
@@ -353,11 +244,11 @@ func (g grpcStreams) JoinGroup(ctx context.Context, req *pb.JoinGroupRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := durationOf("session_timeout", req.GetSessionTimeout())
+	timeout, err := pbconv.Duration("session_timeout", req.GetSessionTimeout())
 	if err != nil {
 		return nil, err
 	}
-	start, err := enumOf("start_from", req.GetStartFrom(), driver.FromEarliest, startFroms)
+	start, err := pbconv.EnumOf("start_from", req.GetStartFrom(), driver.FromEarliest, pbconv.StartFroms)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +260,7 @@ func (g grpcStreams) JoinGroup(ctx context.Context, req *pb.JoinGroupRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pb.JoinGroupResponse{Assignment: assignmentPB(c.Assignment())}, nil
+	return &pb.JoinGroupResponse{Assignment: pbconv.AssignmentPB(c.Assignment())}, nil
 }
 
 func (g grpcStreams) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
@@ -381,7 +272,7 @@ func (g grpcStreams) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &pb.HeartbeatResponse{Assignment: assignmentPB(a)}, nil
+	return &pb.HeartbeatResponse{Assignment: pbconv.AssignmentPB(a)}, nil
 }
 
 // Poll long-polls like the REST poll: Drain ends it with what it has.
@@ -390,7 +281,7 @@ func (g grpcStreams) Poll(ctx context.Context, req *pb.PollRequest) (*pb.PollRes
 	if err != nil {
 		return nil, err
 	}
-	wait, err := durationOf("wait", req.GetWait())
+	wait, err := pbconv.Duration("wait", req.GetWait())
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +295,7 @@ func (g grpcStreams) Poll(ctx context.Context, req *pb.PollRequest) (*pb.PollRes
 	if err != nil && !(g.s.draining() && pctx.Err() != nil && ctx.Err() == nil) {
 		return nil, err
 	}
-	return &pb.PollResponse{Records: streamRecordsPB(recs), Assignment: assignmentPB(c.Assignment())}, nil
+	return &pb.PollResponse{Records: pbconv.StreamRecordsPB(recs), Assignment: pbconv.AssignmentPB(c.Assignment())}, nil
 }
 
 func (g grpcStreams) Commit(ctx context.Context, req *pb.CommitRequest) (*pb.CommitResponse, error) {
@@ -444,7 +335,7 @@ func (g grpcStreams) ResetOffsets(ctx context.Context, req *pb.ResetOffsetsReque
 	if req.GetTo().GetPosition() == nil {
 		return nil, driver.Invalid("to", "required: earliest, latest, an offset or a time")
 	}
-	to, err := positionDriver("to", req.GetTo())
+	to, err := pbconv.Position("to", req.GetTo())
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +347,7 @@ func (g grpcStreams) ResetOffsets(ctx context.Context, req *pb.ResetOffsetsReque
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ResetOffsetsResponse{Offsets: offsetsPB(offs)}, nil
+	return &pb.ResetOffsetsResponse{Offsets: pbconv.OffsetsPB(offs)}, nil
 }
 
 func (g grpcStreams) DeleteGroup(ctx context.Context, req *pb.DeleteGroupRequest) (*pb.DeleteGroupResponse, error) {

@@ -862,3 +862,43 @@ func TestGRPCGoInterop(t *testing.T) {
 		t.Errorf("reflection stream end: %v", err)
 	}
 }
+
+// TestGRPCGuardErrors checks that the route guard refuses gRPC, gRPC-Web
+// and Connect requests in their own protocol, with the code and details of
+// the error table: no credentials are UNAUTHENTICATED, a token over its
+// rate is RESOURCE_EXHAUSTED with a Retry-After header.
+func TestGRPCGuardErrors(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			r := newRPC(t, p.opts, server.WithIdentities(server.Identity{
+				Name: "app", TokenHash: server.HashToken("s3cret"), Rate: 0.001, Burst: 1,
+				Allow: []server.Grant{{Actions: []server.Action{server.ActionAdmin}, Resource: "*"}},
+			}))
+			_, err := r.queues.ListQueues(t.Context(), &pb.ListQueuesRequest{})
+			wantErr(t, err, connect.CodeUnauthenticated, "UNAUTHENTICATED", "")
+
+			q := courierv1connect.NewQueueServiceClient(&http.Client{Transport: bearerTransport{"s3cret", r.hc.Transport}}, r.url, p.opts...)
+			if _, err := q.ListQueues(t.Context(), &pb.ListQueuesRequest{}); err != nil {
+				t.Fatalf("the first call within the burst: %v", err)
+			}
+			_, err = q.ListQueues(t.Context(), &pb.ListQueuesRequest{})
+			wantErr(t, err, connect.CodeResourceExhausted, "RATE_LIMITED", "")
+			var ce *connect.Error
+			if errors.As(err, &ce) && ce.Meta().Get("Retry-After") == "" {
+				t.Errorf("a rate-limited call without Retry-After: %v", ce.Meta())
+			}
+		})
+	}
+}
+
+// bearerTransport adds a bearer token to every request.
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
 	"github.com/courier-io/courier/internal/gen/courier/v1/courierv1connect"
+	"github.com/courier-io/courier/internal/pbconv"
 )
 
 // grpcTopics implements courier.v1.TopicService on the courier API, as
@@ -16,27 +17,6 @@ import (
 type grpcTopics struct{ *grpcAPI }
 
 var _ courierv1connect.TopicServiceHandler = grpcTopics{}
-
-// The enums of topics, by their courier values.
-var (
-	subscriptionKinds = map[pb.SubscriptionKind]driver.SubscriptionKind{
-		pb.SubscriptionKind_SUBSCRIPTION_KIND_QUEUE:   driver.KindQueue,
-		pb.SubscriptionKind_SUBSCRIPTION_KIND_DURABLE: driver.KindDurable,
-		pb.SubscriptionKind_SUBSCRIPTION_KIND_HTTP:    driver.KindHTTP,
-	}
-	filterScopes = map[pb.FilterScope]driver.FilterScope{
-		pb.FilterScope_FILTER_SCOPE_ATTRIBUTES: driver.ScopeAttributes,
-		pb.FilterScope_FILTER_SCOPE_BODY:       driver.ScopeBody,
-	}
-	overflows = map[pb.Overflow]driver.Overflow{
-		pb.Overflow_OVERFLOW_DROP_OLDEST: driver.DropOldest,
-		pb.Overflow_OVERFLOW_BLOCK:       driver.Block,
-	}
-	subscriptionStatuses = map[pb.SubscriptionStatus]driver.SubscriptionStatus{
-		pb.SubscriptionStatus_SUBSCRIPTION_STATUS_ACTIVE:               driver.StatusActive,
-		pb.SubscriptionStatus_SUBSCRIPTION_STATUS_PENDING_CONFIRMATION: driver.StatusPendingConfirmation,
-	}
-)
 
 // topic returns the topic named by the request's field after checking the
 // name and that the caller may do one of actions on it.
@@ -60,82 +40,6 @@ func (g *grpcAPI) subscription(ctx context.Context, topic, subField, name string
 		return nil, err
 	}
 	return t.Subscription(name), nil
-}
-
-func topicInfoPB(i driver.TopicInfo) *pb.TopicInfo {
-	return &pb.TopicInfo{
-		Name: i.Name,
-		Attributes: &pb.TopicAttributes{
-			Fifo: ptr(i.Attributes.FIFO), ContentBasedDedup: ptr(i.Attributes.ContentBasedDedup),
-			MaxMessageSize: ptr(int32(i.Attributes.MaxMessageSize)),
-		},
-		CreatedAt: timePB(i.CreatedAt),
-		Stats:     &pb.TopicStats{Published: i.Stats.Published, Subscriptions: int32(i.Stats.Subscriptions), Tails: int32(i.Stats.Tails)},
-	}
-}
-
-// subscriptionDriver converts a subscription request.
-func subscriptionDriver(in *pb.Subscription) (driver.Subscription, error) {
-	var out driver.Subscription
-	var err error
-	if out.Kind, err = enumOf("subscription.kind", in.GetKind(), driver.SubscriptionKind(""), subscriptionKinds); err != nil {
-		return out, err
-	}
-	if out.FilterScope, err = enumOf("subscription.filter_scope", in.GetFilterScope(), driver.FilterScope(""), filterScopes); err != nil {
-		return out, err
-	}
-	out.Queue, out.Endpoint, out.FilterPolicy, out.Raw = in.GetQueue(), in.GetEndpoint(), in.GetFilterPolicy(), in.GetRaw()
-	if a := in.GetAttributes(); a != nil {
-		attrs := courier.DefaultQueueAttributes()
-		if err := queueAttributesApply(a, &attrs); err != nil {
-			return out, err
-		}
-		out.Attributes = &attrs
-	}
-	if p := in.GetPush(); p != nil {
-		out.Push = driver.PushPolicy{MaxAttempts: int(p.MaxAttempts), MaxPerSecond: int(p.MaxPerSecond), Concurrency: int(p.Concurrency), DeadLetterQueue: p.DeadLetterQueue}
-		if out.Push.MinDelay, err = durationOf("subscription.push.min_delay", p.MinDelay); err != nil {
-			return out, err
-		}
-		if out.Push.MaxDelay, err = durationOf("subscription.push.max_delay", p.MaxDelay); err != nil {
-			return out, err
-		}
-		if out.Push.Timeout, err = durationOf("subscription.push.timeout", p.Timeout); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-func subscriptionInfoPB(i driver.SubscriptionInfo) *pb.SubscriptionInfo {
-	sub := &pb.Subscription{
-		Kind:         enumPB[pb.SubscriptionKind](i.Kind, subscriptionKinds),
-		Queue:        i.Queue,
-		Endpoint:     i.Endpoint,
-		FilterPolicy: i.FilterPolicy,
-		FilterScope:  enumPB[pb.FilterScope](i.FilterScope, filterScopes),
-		Raw:          i.Raw,
-	}
-	if i.Attributes != nil {
-		sub.Attributes = queueAttributesPB(*i.Attributes)
-	}
-	if i.Kind == driver.KindHTTP {
-		p := i.Push
-		sub.Push = &pb.PushPolicy{
-			MinDelay: durationPB(p.MinDelay), MaxDelay: durationPB(p.MaxDelay), MaxAttempts: int32(p.MaxAttempts),
-			MaxPerSecond: int32(p.MaxPerSecond), Timeout: durationPB(p.Timeout), Concurrency: int32(p.Concurrency),
-			DeadLetterQueue: p.DeadLetterQueue,
-		}
-	}
-	return &pb.SubscriptionInfo{
-		Topic: i.Topic, Name: i.Name, Subscription: sub,
-		Status:    enumPB[pb.SubscriptionStatus](i.Status, subscriptionStatuses),
-		CreatedAt: timePB(i.CreatedAt), UpdatedAt: timePB(i.UpdatedAt),
-		Stats: &pb.SubscriptionStats{
-			Delivered: i.Stats.Delivered, FilteredOut: i.Stats.FilteredOut, PushFailures: i.Stats.PushFailures,
-			DeadLettered: i.Stats.DeadLettered, Backlog: queueStatsPB(i.Stats.Backlog),
-		},
-	}
 }
 
 func (g grpcTopics) CreateTopic(ctx context.Context, req *pb.CreateTopicRequest) (*pb.CreateTopicResponse, error) {
@@ -164,7 +68,7 @@ func (g grpcTopics) CreateTopic(ctx context.Context, req *pb.CreateTopicRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateTopicResponse{Topic: topicInfoPB(info), Created: !existed}, nil
+	return &pb.CreateTopicResponse{Topic: pbconv.TopicInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcTopics) GetTopic(ctx context.Context, req *pb.GetTopicRequest) (*pb.GetTopicResponse, error) {
@@ -176,7 +80,7 @@ func (g grpcTopics) GetTopic(ctx context.Context, req *pb.GetTopicRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetTopicResponse{Topic: topicInfoPB(info)}, nil
+	return &pb.GetTopicResponse{Topic: pbconv.TopicInfoPB(info)}, nil
 }
 
 func (g grpcTopics) ListTopics(ctx context.Context, _ *pb.ListTopicsRequest) (*pb.ListTopicsResponse, error) {
@@ -225,7 +129,7 @@ func (g grpcTopics) Subscribe(ctx context.Context, req *pb.SubscribeRequest) (*p
 	if req.GetSubscription() == nil {
 		return nil, driver.Invalid("subscription", "required: the subscription's kind and target")
 	}
-	spec, err := subscriptionDriver(req.GetSubscription())
+	spec, err := pbconv.Subscription(req.GetSubscription())
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +149,7 @@ func (g grpcTopics) Subscribe(ctx context.Context, req *pb.SubscribeRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return &pb.SubscribeResponse{Subscription: subscriptionInfoPB(info), Created: !existed}, nil
+	return &pb.SubscribeResponse{Subscription: pbconv.SubscriptionInfoPB(info), Created: !existed}, nil
 }
 
 func (g grpcTopics) GetSubscription(ctx context.Context, req *pb.GetSubscriptionRequest) (*pb.GetSubscriptionResponse, error) {
@@ -257,7 +161,7 @@ func (g grpcTopics) GetSubscription(ctx context.Context, req *pb.GetSubscription
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetSubscriptionResponse{Subscription: subscriptionInfoPB(info)}, nil
+	return &pb.GetSubscriptionResponse{Subscription: pbconv.SubscriptionInfoPB(info)}, nil
 }
 
 func (g grpcTopics) ListSubscriptions(ctx context.Context, req *pb.ListSubscriptionsRequest) (*pb.ListSubscriptionsResponse, error) {
@@ -271,7 +175,7 @@ func (g grpcTopics) ListSubscriptions(ctx context.Context, req *pb.ListSubscript
 	}
 	out := &pb.ListSubscriptionsResponse{Subscriptions: make([]*pb.SubscriptionInfo, len(subs))}
 	for i, s := range subs {
-		out.Subscriptions[i] = subscriptionInfoPB(s)
+		out.Subscriptions[i] = pbconv.SubscriptionInfoPB(s)
 	}
 	return out, nil
 }
@@ -302,7 +206,7 @@ func (g grpcTopics) ConfirmSubscription(ctx context.Context, req *pb.ConfirmSubs
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ConfirmSubscriptionResponse{Subscription: subscriptionInfoPB(info)}, nil
+	return &pb.ConfirmSubscriptionResponse{Subscription: pbconv.SubscriptionInfoPB(info)}, nil
 }
 
 // subscriptionSource is the registry name of a durable subscription's
@@ -320,7 +224,7 @@ func (g grpcTopics) ReceiveSubscription(ctx context.Context, req *pb.ReceiveSubs
 	if err != nil {
 		return err
 	}
-	vis, err := durationOf("visibility", req.GetVisibility())
+	vis, err := pbconv.Duration("visibility", req.GetVisibility())
 	if err != nil {
 		return err
 	}
@@ -359,7 +263,7 @@ func (g grpcTopics) AckSubscription(ctx context.Context, req *pb.AckSubscription
 }
 
 func (g grpcTopics) NackSubscription(ctx context.Context, req *pb.NackSubscriptionRequest) (*pb.NackSubscriptionResponse, error) {
-	delay, err := durationOf("delay", req.GetDelay())
+	delay, err := pbconv.Duration("delay", req.GetDelay())
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +280,7 @@ func (g grpcTopics) ExtendSubscription(ctx context.Context, req *pb.ExtendSubscr
 	if req.GetVisibility() == nil {
 		return nil, driver.Invalid("visibility", "required: how long the messages stay invisible from now")
 	}
-	vis, err := durationOf("visibility", req.GetVisibility())
+	vis, err := pbconv.Duration("visibility", req.GetVisibility())
 	if err != nil {
 		return nil, err
 	}
@@ -405,10 +309,10 @@ func (g grpcTopics) Tail(ctx context.Context, req *pb.TailRequest, stream *conne
 	if opts.Buffer > driver.MaxTailBuffer {
 		return driver.Invalid("credit", "%d is out of range; accepted is 1 to %d", opts.Buffer, driver.MaxTailBuffer)
 	}
-	if opts.FilterScope, err = enumOf("filter_scope", req.GetFilterScope(), driver.FilterScope(""), filterScopes); err != nil {
+	if opts.FilterScope, err = pbconv.EnumOf("filter_scope", req.GetFilterScope(), driver.FilterScope(""), pbconv.FilterScopes); err != nil {
 		return err
 	}
-	if opts.Overflow, err = enumOf("overflow", req.GetOverflow(), driver.Overflow(""), overflows); err != nil {
+	if opts.Overflow, err = pbconv.EnumOf("overflow", req.GetOverflow(), driver.Overflow(""), pbconv.Overflows); err != nil {
 		return err
 	}
 	if g.s.draining() {
@@ -432,7 +336,7 @@ func (g grpcTopics) Tail(ctx context.Context, req *pb.TailRequest, stream *conne
 			}
 			return err
 		}
-		if err := stream.Send(&pb.TailResponse{Message: deliveryPB(&m), Dropped: tail.Dropped()}); err != nil {
+		if err := stream.Send(&pb.TailResponse{Message: pbconv.DeliveryPB(&m), Dropped: tail.Dropped()}); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/courier-io/courier/internal/httpapi"
 )
 
@@ -39,24 +41,27 @@ func (m *router) Handle(pattern string, h http.Handler) {
 func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 	acc, known := routeAccess[pattern]
 	public := acc.public || s.public[pattern]
+	grpc := acc.surface == "grpc"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !public {
 			id, err := s.authenticate(r)
 			if err != nil {
-				writeUnauthenticated(w, err)
+				// The challenge of RFC 6750.
+				w.Header().Set("WWW-Authenticate", `Bearer realm="courier"`)
+				refuse(w, r, grpc, err)
 				return
 			}
 			if rl := id.allow(); rl != nil {
-				writeRateLimited(w, rl)
+				refuseRateLimited(w, r, grpc, rl)
 				return
 			}
 			switch {
 			case !known && s.auth != nil:
-				writeError(w, fmt.Errorf("%w: %s has no access rule, so it is closed while authentication is on", httpapi.ErrPermissionDenied, pattern))
+				refuse(w, r, grpc, fmt.Errorf("%w: %s has no access rule, so it is closed while authentication is on", httpapi.ErrPermissionDenied, pattern))
 				return
 			case acc.kind != "":
 				if resource := acc.resource(r); !allows(id.grants, acc.actions, resource) {
-					writeError(w, permissionDenied(id, acc.actions, resource))
+					refuse(w, r, grpc, permissionDenied(id, acc.actions, resource))
 					return
 				}
 			}
@@ -64,7 +69,7 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 		}
 		if acc.long {
 			if !s.streams.tryAcquire() {
-				writeRateLimited(w, &rateLimited{
+				refuseRateLimited(w, r, grpc, &rateLimited{
 					fmt.Errorf("%w: the server has %d long polls and streams in progress, its limit; retry later", httpapi.ErrRateLimited, cap(s.streams)),
 					time.Second,
 				})
@@ -85,8 +90,19 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 	})
 }
 
-// writeUnauthenticated answers 401 with the challenge of RFC 6750.
-func writeUnauthenticated(w http.ResponseWriter, err error) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="courier"`)
+// grpcErrorWriter writes errors in the protocol of a gRPC, gRPC-Web or
+// Connect request.
+var grpcErrorWriter = connect.NewErrorWriter()
+
+// refuse answers a request that the guard turns away with err: for a
+// route of the gRPC surface in the request's own protocol (a gRPC status
+// with the code and details the gRPC services answer, see grpcError), so
+// that gRPC clients read it as they read any other error; as the JSON
+// error object otherwise.
+func refuse(w http.ResponseWriter, r *http.Request, grpc bool, err error) {
+	if grpc && grpcErrorWriter.IsSupported(r) {
+		_ = grpcErrorWriter.Write(w, r, grpcError(err))
+		return
+	}
 	writeError(w, err)
 }

@@ -210,12 +210,12 @@ func (id *identity) allow() *rateLimited {
 	}
 }
 
-// writeRateLimited answers 429 with Retry-After in whole seconds (at
-// least 1).
-func writeRateLimited(w http.ResponseWriter, rl *rateLimited) {
+// refuseRateLimited answers 429 (RESOURCE_EXHAUSTED on the gRPC surface)
+// with a Retry-After header in whole seconds (at least 1).
+func refuseRateLimited(w http.ResponseWriter, r *http.Request, grpc bool, rl *rateLimited) {
 	secs := int(math.Ceil(rl.retryAfter.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	writeError(w, rl.err)
+	refuse(w, r, grpc, rl.err)
 }
 
 // checkBatch checks a batch of n messages, records or events against

@@ -135,6 +135,8 @@ type wsIn struct {
 	Message *httpapi.Delivery     `json:"message"`
 	Record  *httpapi.StreamRecord `json:"record"`
 	Dropped int64                 `json:"dropped"`
+	// RetryAfterMs is set on rate_limited errors.
+	RetryAfterMs int64 `json:"retry_after_ms"`
 }
 
 // wsClient is a test client. A goroutine reads every frame into frames

@@ -546,6 +546,8 @@ type wsAnswer struct {
 	Sub    string          `json:"sub,omitempty"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *httpapi.Error  `json:"error,omitempty"`
+	// RetryAfterMs tells a rate-limited client when to send again.
+	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
 }
 
 // marshalFrame encodes a server frame without escaping <, > and &.

@@ -179,3 +179,35 @@ func TestWSAuthorization(t *testing.T) {
 	c.fail(map[string]any{"op": "ack", "queue": "other", "receipts": []string{"r"}}, "permission_denied", "")
 	c.quiet()
 }
+
+// TestWSRateLimit checks that every frame counts against the identity's
+// rate: past its burst a frame is answered rate_limited with a retry
+// delay and not carried out, and the connection stays open.
+func TestWSRateLimit(t *testing.T) {
+	e := newWSEnv(t, server.WSConfig{}, server.WithIdentities(server.Identity{
+		Name: "app", TokenHash: server.HashToken("s3cret"), Rate: 0.001, Burst: 3,
+		Allow: []server.Grant{{Actions: []server.Action{server.ActionPublish}, Resource: "topic:t"}},
+	}))
+	if _, err := e.b.CreateTopic(t.Context(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	e.wsURL += "?access_token=s3cret" // the upgrade request takes the first token
+	c := e.dial()
+	c.ok(map[string]any{"op": "publish", "topic": "t", "body": "1"})
+	c.ok(map[string]any{"op": "publish", "topic": "t", "body": "2"})
+	in := c.do(map[string]any{"op": "publish", "topic": "t", "body": "3"})
+	if in.Op != "error" || in.Error == nil || in.Error.Code != "rate_limited" || in.RetryAfterMs <= 0 {
+		t.Fatalf("a frame over the rate: %+v", in)
+	}
+	info, err := e.b.Topic("t").Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Stats.Published != 2 {
+		t.Fatalf("published %d, want 2: the refused frame was carried out", info.Stats.Published)
+	}
+	in = c.do(map[string]any{"op": "ping"})
+	if in.Op != "error" || in.Error.Code != "rate_limited" {
+		t.Fatalf("the connection after a refused frame: %+v", in)
+	}
+}

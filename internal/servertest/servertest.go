@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"net/http"
 	"sync"
 	"testing"
 
@@ -29,11 +28,19 @@ type Server struct {
 	stop  func()
 }
 
-// Start opens backend, serves it on a free port of 127.0.0.1 and registers
-// Stop with t.Cleanup.
-func Start(t testing.TB, backend string) *Server {
+// Start opens backend, serves it on a free port of 127.0.0.1 as `courier
+// serve` does (HTTP/1.1 and h2c) and registers Stop with t.Cleanup; opts
+// configure the server (authentication, limits).
+func Start(t testing.TB, backend string, opts ...server.Option) *Server {
 	t.Helper()
-	return start(t, backend, nil, nil)
+	return start(t, "127.0.0.1:0", backend, nil, opts)
+}
+
+// StartAt is Start on the address addr, for a test that restarts a server
+// where its clients know it.
+func StartAt(t testing.TB, addr, backend string, opts ...server.Option) *Server {
+	t.Helper()
+	return start(t, addr, backend, nil, opts)
 }
 
 // StartTLS is Start over TLS, with the certificate pair and, when
@@ -49,25 +56,25 @@ func StartTLS(t testing.TB, backend string, pair testcert.Pair, clientCA string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, backend, cfg, opts)
+	s := start(t, "127.0.0.1:0", backend, cfg, opts)
 	s.Certs = certs
 	return s
 }
 
 // start serves backend with opts, over TLS when tlsConfig is not nil.
-func start(t testing.TB, backend string, tlsConfig *tls.Config, opts []server.Option) *Server {
+func start(t testing.TB, addr, backend string, tlsConfig *tls.Config, opts []server.Option) *Server {
 	t.Helper()
 	b, err := courier.Open(context.Background(), backend)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		b.Close()
 		t.Fatal(err)
 	}
 	srv := server.New(b, opts...)
-	hs := &http.Server{Handler: srv}
+	hs := srv.HTTPServer()
 	s := &Server{URL: "http://" + ln.Addr().String(), Broker: b}
 	var l net.Listener = srv.Listener(ln)
 	if tlsConfig != nil {

@@ -2733,6 +2733,254 @@ func (x *RemoveTargetsResponse) GetRule() *RuleInfo {
 	return nil
 }
 
+type ReceiveTargetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Bus   string                 `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
+	Rule  string                 `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	// The handler target's ID.
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// The most deliveries to answer: 1..1000, default (0) 1.
+	Max int32 `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
+	// How long to wait for the first delivery (at most 20s): unset uses the
+	// default wait of the target's queue, zero answers at once.
+	Wait *durationpb.Duration `protobuf:"bytes,5,opt,name=wait,proto3" json:"wait,omitempty"`
+	// How long the deliveries stay invisible before they are retried (up to
+	// 12h); unset uses the target's.
+	Visibility    *durationpb.Duration `protobuf:"bytes,6,opt,name=visibility,proto3" json:"visibility,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiveTargetRequest) Reset() {
+	*x = ReceiveTargetRequest{}
+	mi := &file_courier_v1_buses_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiveTargetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiveTargetRequest) ProtoMessage() {}
+
+func (x *ReceiveTargetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_buses_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiveTargetRequest.ProtoReflect.Descriptor instead.
+func (*ReceiveTargetRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ReceiveTargetRequest) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *ReceiveTargetRequest) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ReceiveTargetRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ReceiveTargetRequest) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *ReceiveTargetRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *ReceiveTargetRequest) GetVisibility() *durationpb.Duration {
+	if x != nil {
+		return x.Visibility
+	}
+	return nil
+}
+
+type ReceiveTargetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiveTargetResponse) Reset() {
+	*x = ReceiveTargetResponse{}
+	mi := &file_courier_v1_buses_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiveTargetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiveTargetResponse) ProtoMessage() {}
+
+func (x *ReceiveTargetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_buses_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiveTargetResponse.ProtoReflect.Descriptor instead.
+func (*ReceiveTargetResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ReceiveTargetResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+type SettleTargetRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Bus    string                 `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
+	Rule   string                 `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	Target string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// The receipt of the delivery.
+	Receipt string `protobuf:"bytes,4,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// Empty acks the delivery; otherwise it failed, for this reason (UTF-8).
+	Failure       string `protobuf:"bytes,5,opt,name=failure,proto3" json:"failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleTargetRequest) Reset() {
+	*x = SettleTargetRequest{}
+	mi := &file_courier_v1_buses_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleTargetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleTargetRequest) ProtoMessage() {}
+
+func (x *SettleTargetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_buses_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleTargetRequest.ProtoReflect.Descriptor instead.
+func (*SettleTargetRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *SettleTargetRequest) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *SettleTargetRequest) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *SettleTargetRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *SettleTargetRequest) GetReceipt() string {
+	if x != nil {
+		return x.Receipt
+	}
+	return ""
+}
+
+func (x *SettleTargetRequest) GetFailure() string {
+	if x != nil {
+		return x.Failure
+	}
+	return ""
+}
+
+type SettleTargetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleTargetResponse) Reset() {
+	*x = SettleTargetResponse{}
+	mi := &file_courier_v1_buses_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleTargetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleTargetResponse) ProtoMessage() {}
+
+func (x *SettleTargetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_buses_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleTargetResponse.ProtoReflect.Descriptor instead.
+func (*SettleTargetResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{43}
+}
+
 type CreateArchiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Bus           string                 `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
@@ -2744,7 +2992,7 @@ type CreateArchiveRequest struct {
 
 func (x *CreateArchiveRequest) Reset() {
 	*x = CreateArchiveRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[40]
+	mi := &file_courier_v1_buses_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +3004,7 @@ func (x *CreateArchiveRequest) String() string {
 func (*CreateArchiveRequest) ProtoMessage() {}
 
 func (x *CreateArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[40]
+	mi := &file_courier_v1_buses_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +3017,7 @@ func (x *CreateArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArchiveRequest.ProtoReflect.Descriptor instead.
 func (*CreateArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{40}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CreateArchiveRequest) GetBus() string {
@@ -2804,7 +3052,7 @@ type CreateArchiveResponse struct {
 
 func (x *CreateArchiveResponse) Reset() {
 	*x = CreateArchiveResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[41]
+	mi := &file_courier_v1_buses_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +3064,7 @@ func (x *CreateArchiveResponse) String() string {
 func (*CreateArchiveResponse) ProtoMessage() {}
 
 func (x *CreateArchiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[41]
+	mi := &file_courier_v1_buses_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +3077,7 @@ func (x *CreateArchiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArchiveResponse.ProtoReflect.Descriptor instead.
 func (*CreateArchiveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{41}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateArchiveResponse) GetArchive() *ArchiveInfo {
@@ -2856,7 +3104,7 @@ type GetArchiveRequest struct {
 
 func (x *GetArchiveRequest) Reset() {
 	*x = GetArchiveRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[42]
+	mi := &file_courier_v1_buses_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3116,7 @@ func (x *GetArchiveRequest) String() string {
 func (*GetArchiveRequest) ProtoMessage() {}
 
 func (x *GetArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[42]
+	mi := &file_courier_v1_buses_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3129,7 @@ func (x *GetArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArchiveRequest.ProtoReflect.Descriptor instead.
 func (*GetArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{42}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetArchiveRequest) GetBus() string {
@@ -2907,7 +3155,7 @@ type GetArchiveResponse struct {
 
 func (x *GetArchiveResponse) Reset() {
 	*x = GetArchiveResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[43]
+	mi := &file_courier_v1_buses_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2919,7 +3167,7 @@ func (x *GetArchiveResponse) String() string {
 func (*GetArchiveResponse) ProtoMessage() {}
 
 func (x *GetArchiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[43]
+	mi := &file_courier_v1_buses_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2932,7 +3180,7 @@ func (x *GetArchiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArchiveResponse.ProtoReflect.Descriptor instead.
 func (*GetArchiveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{43}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetArchiveResponse) GetArchive() *ArchiveInfo {
@@ -2951,7 +3199,7 @@ type ListArchivesRequest struct {
 
 func (x *ListArchivesRequest) Reset() {
 	*x = ListArchivesRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[44]
+	mi := &file_courier_v1_buses_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2963,7 +3211,7 @@ func (x *ListArchivesRequest) String() string {
 func (*ListArchivesRequest) ProtoMessage() {}
 
 func (x *ListArchivesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[44]
+	mi := &file_courier_v1_buses_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2976,7 +3224,7 @@ func (x *ListArchivesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArchivesRequest.ProtoReflect.Descriptor instead.
 func (*ListArchivesRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{44}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListArchivesRequest) GetBus() string {
@@ -2995,7 +3243,7 @@ type ListArchivesResponse struct {
 
 func (x *ListArchivesResponse) Reset() {
 	*x = ListArchivesResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[45]
+	mi := &file_courier_v1_buses_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3255,7 @@ func (x *ListArchivesResponse) String() string {
 func (*ListArchivesResponse) ProtoMessage() {}
 
 func (x *ListArchivesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[45]
+	mi := &file_courier_v1_buses_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3268,7 @@ func (x *ListArchivesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArchivesResponse.ProtoReflect.Descriptor instead.
 func (*ListArchivesResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{45}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListArchivesResponse) GetArchives() []*ArchiveInfo {
@@ -3040,7 +3288,7 @@ type DeleteArchiveRequest struct {
 
 func (x *DeleteArchiveRequest) Reset() {
 	*x = DeleteArchiveRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[46]
+	mi := &file_courier_v1_buses_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3300,7 @@ func (x *DeleteArchiveRequest) String() string {
 func (*DeleteArchiveRequest) ProtoMessage() {}
 
 func (x *DeleteArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[46]
+	mi := &file_courier_v1_buses_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3313,7 @@ func (x *DeleteArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArchiveRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{46}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeleteArchiveRequest) GetBus() string {
@@ -3090,7 +3338,7 @@ type DeleteArchiveResponse struct {
 
 func (x *DeleteArchiveResponse) Reset() {
 	*x = DeleteArchiveResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[47]
+	mi := &file_courier_v1_buses_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3102,7 +3350,7 @@ func (x *DeleteArchiveResponse) String() string {
 func (*DeleteArchiveResponse) ProtoMessage() {}
 
 func (x *DeleteArchiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[47]
+	mi := &file_courier_v1_buses_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3115,7 +3363,7 @@ func (x *DeleteArchiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArchiveResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArchiveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{47}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{51}
 }
 
 type StartReplayRequest struct {
@@ -3129,7 +3377,7 @@ type StartReplayRequest struct {
 
 func (x *StartReplayRequest) Reset() {
 	*x = StartReplayRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[48]
+	mi := &file_courier_v1_buses_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3141,7 +3389,7 @@ func (x *StartReplayRequest) String() string {
 func (*StartReplayRequest) ProtoMessage() {}
 
 func (x *StartReplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[48]
+	mi := &file_courier_v1_buses_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3154,7 +3402,7 @@ func (x *StartReplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReplayRequest.ProtoReflect.Descriptor instead.
 func (*StartReplayRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{48}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StartReplayRequest) GetName() string {
@@ -3180,7 +3428,7 @@ type StartReplayResponse struct {
 
 func (x *StartReplayResponse) Reset() {
 	*x = StartReplayResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[49]
+	mi := &file_courier_v1_buses_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3440,7 @@ func (x *StartReplayResponse) String() string {
 func (*StartReplayResponse) ProtoMessage() {}
 
 func (x *StartReplayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[49]
+	mi := &file_courier_v1_buses_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3453,7 @@ func (x *StartReplayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartReplayResponse.ProtoReflect.Descriptor instead.
 func (*StartReplayResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{49}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StartReplayResponse) GetReplay() *ReplayInfo {
@@ -3224,7 +3472,7 @@ type GetReplayRequest struct {
 
 func (x *GetReplayRequest) Reset() {
 	*x = GetReplayRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[50]
+	mi := &file_courier_v1_buses_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3236,7 +3484,7 @@ func (x *GetReplayRequest) String() string {
 func (*GetReplayRequest) ProtoMessage() {}
 
 func (x *GetReplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[50]
+	mi := &file_courier_v1_buses_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3249,7 +3497,7 @@ func (x *GetReplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplayRequest.ProtoReflect.Descriptor instead.
 func (*GetReplayRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{50}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetReplayRequest) GetName() string {
@@ -3268,7 +3516,7 @@ type GetReplayResponse struct {
 
 func (x *GetReplayResponse) Reset() {
 	*x = GetReplayResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[51]
+	mi := &file_courier_v1_buses_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3528,7 @@ func (x *GetReplayResponse) String() string {
 func (*GetReplayResponse) ProtoMessage() {}
 
 func (x *GetReplayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[51]
+	mi := &file_courier_v1_buses_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3293,7 +3541,7 @@ func (x *GetReplayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReplayResponse.ProtoReflect.Descriptor instead.
 func (*GetReplayResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{51}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetReplayResponse) GetReplay() *ReplayInfo {
@@ -3311,7 +3559,7 @@ type ListReplaysRequest struct {
 
 func (x *ListReplaysRequest) Reset() {
 	*x = ListReplaysRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[52]
+	mi := &file_courier_v1_buses_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3323,7 +3571,7 @@ func (x *ListReplaysRequest) String() string {
 func (*ListReplaysRequest) ProtoMessage() {}
 
 func (x *ListReplaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[52]
+	mi := &file_courier_v1_buses_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3336,7 +3584,7 @@ func (x *ListReplaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplaysRequest.ProtoReflect.Descriptor instead.
 func (*ListReplaysRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{52}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{56}
 }
 
 type ListReplaysResponse struct {
@@ -3348,7 +3596,7 @@ type ListReplaysResponse struct {
 
 func (x *ListReplaysResponse) Reset() {
 	*x = ListReplaysResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[53]
+	mi := &file_courier_v1_buses_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3360,7 +3608,7 @@ func (x *ListReplaysResponse) String() string {
 func (*ListReplaysResponse) ProtoMessage() {}
 
 func (x *ListReplaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[53]
+	mi := &file_courier_v1_buses_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3373,7 +3621,7 @@ func (x *ListReplaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReplaysResponse.ProtoReflect.Descriptor instead.
 func (*ListReplaysResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{53}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListReplaysResponse) GetReplays() []*ReplayInfo {
@@ -3392,7 +3640,7 @@ type CancelReplayRequest struct {
 
 func (x *CancelReplayRequest) Reset() {
 	*x = CancelReplayRequest{}
-	mi := &file_courier_v1_buses_proto_msgTypes[54]
+	mi := &file_courier_v1_buses_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3404,7 +3652,7 @@ func (x *CancelReplayRequest) String() string {
 func (*CancelReplayRequest) ProtoMessage() {}
 
 func (x *CancelReplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[54]
+	mi := &file_courier_v1_buses_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3417,7 +3665,7 @@ func (x *CancelReplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReplayRequest.ProtoReflect.Descriptor instead.
 func (*CancelReplayRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{54}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CancelReplayRequest) GetName() string {
@@ -3436,7 +3684,7 @@ type CancelReplayResponse struct {
 
 func (x *CancelReplayResponse) Reset() {
 	*x = CancelReplayResponse{}
-	mi := &file_courier_v1_buses_proto_msgTypes[55]
+	mi := &file_courier_v1_buses_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3448,7 +3696,7 @@ func (x *CancelReplayResponse) String() string {
 func (*CancelReplayResponse) ProtoMessage() {}
 
 func (x *CancelReplayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_buses_proto_msgTypes[55]
+	mi := &file_courier_v1_buses_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3461,7 +3709,7 @@ func (x *CancelReplayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReplayResponse.ProtoReflect.Descriptor instead.
 func (*CancelReplayResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_buses_proto_rawDescGZIP(), []int{55}
+	return file_courier_v1_buses_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CancelReplayResponse) GetReplay() *ReplayInfo {
@@ -3670,7 +3918,27 @@ const file_courier_v1_buses_proto_rawDesc = "" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x10\n" +
 	"\x03ids\x18\x03 \x03(\tR\x03ids\"A\n" +
 	"\x15RemoveTargetsResponse\x12(\n" +
-	"\x04rule\x18\x01 \x01(\v2\x14.courier.v1.RuleInfoR\x04rule\"k\n" +
+	"\x04rule\x18\x01 \x01(\v2\x14.courier.v1.RuleInfoR\x04rule\"\xd0\x01\n" +
+	"\x14ReceiveTargetRequest\x12\x10\n" +
+	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x10\n" +
+	"\x03max\x18\x04 \x01(\x05R\x03max\x12-\n" +
+	"\x04wait\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x04wait\x129\n" +
+	"\n" +
+	"visibility\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"visibility\"M\n" +
+	"\x15ReceiveTargetResponse\x124\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
+	"deliveries\"\x87\x01\n" +
+	"\x13SettleTargetRequest\x12\x10\n" +
+	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\areceipt\x18\x04 \x01(\tR\areceipt\x12\x18\n" +
+	"\afailure\x18\x05 \x01(\tR\afailure\"\x16\n" +
+	"\x14SettleTargetResponse\"k\n" +
 	"\x14CreateArchiveRequest\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -3725,7 +3993,7 @@ const file_courier_v1_buses_proto_rawDesc = "" +
 	"\x14REPLAY_STATE_RUNNING\x10\x01\x12\x1a\n" +
 	"\x16REPLAY_STATE_COMPLETED\x10\x02\x12\x1a\n" +
 	"\x16REPLAY_STATE_CANCELLED\x10\x03\x12\x17\n" +
-	"\x13REPLAY_STATE_FAILED\x10\x042\x90\f\n" +
+	"\x13REPLAY_STATE_FAILED\x10\x042\xb9\r\n" +
 	"\n" +
 	"BusService\x12H\n" +
 	"\tCreateBus\x12\x1c.courier.v1.CreateBusRequest\x1a\x1d.courier.v1.CreateBusResponse\x12?\n" +
@@ -3742,6 +4010,8 @@ const file_courier_v1_buses_proto_rawDesc = "" +
 	"\n" +
 	"PutTargets\x12\x1d.courier.v1.PutTargetsRequest\x1a\x1e.courier.v1.PutTargetsResponse\x12T\n" +
 	"\rRemoveTargets\x12 .courier.v1.RemoveTargetsRequest\x1a!.courier.v1.RemoveTargetsResponse\x12T\n" +
+	"\rReceiveTarget\x12 .courier.v1.ReceiveTargetRequest\x1a!.courier.v1.ReceiveTargetResponse\x12Q\n" +
+	"\fSettleTarget\x12\x1f.courier.v1.SettleTargetRequest\x1a .courier.v1.SettleTargetResponse\x12T\n" +
 	"\rCreateArchive\x12 .courier.v1.CreateArchiveRequest\x1a!.courier.v1.CreateArchiveResponse\x12K\n" +
 	"\n" +
 	"GetArchive\x12\x1d.courier.v1.GetArchiveRequest\x1a\x1e.courier.v1.GetArchiveResponse\x12Q\n" +
@@ -3765,7 +4035,7 @@ func file_courier_v1_buses_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_buses_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_courier_v1_buses_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_courier_v1_buses_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_courier_v1_buses_proto_goTypes = []any{
 	(RuleState)(0),                // 0: courier.v1.RuleState
 	(TargetKind)(0),               // 1: courier.v1.TargetKind
@@ -3810,65 +4080,70 @@ var file_courier_v1_buses_proto_goTypes = []any{
 	(*PutTargetsResponse)(nil),    // 40: courier.v1.PutTargetsResponse
 	(*RemoveTargetsRequest)(nil),  // 41: courier.v1.RemoveTargetsRequest
 	(*RemoveTargetsResponse)(nil), // 42: courier.v1.RemoveTargetsResponse
-	(*CreateArchiveRequest)(nil),  // 43: courier.v1.CreateArchiveRequest
-	(*CreateArchiveResponse)(nil), // 44: courier.v1.CreateArchiveResponse
-	(*GetArchiveRequest)(nil),     // 45: courier.v1.GetArchiveRequest
-	(*GetArchiveResponse)(nil),    // 46: courier.v1.GetArchiveResponse
-	(*ListArchivesRequest)(nil),   // 47: courier.v1.ListArchivesRequest
-	(*ListArchivesResponse)(nil),  // 48: courier.v1.ListArchivesResponse
-	(*DeleteArchiveRequest)(nil),  // 49: courier.v1.DeleteArchiveRequest
-	(*DeleteArchiveResponse)(nil), // 50: courier.v1.DeleteArchiveResponse
-	(*StartReplayRequest)(nil),    // 51: courier.v1.StartReplayRequest
-	(*StartReplayResponse)(nil),   // 52: courier.v1.StartReplayResponse
-	(*GetReplayRequest)(nil),      // 53: courier.v1.GetReplayRequest
-	(*GetReplayResponse)(nil),     // 54: courier.v1.GetReplayResponse
-	(*ListReplaysRequest)(nil),    // 55: courier.v1.ListReplaysRequest
-	(*ListReplaysResponse)(nil),   // 56: courier.v1.ListReplaysResponse
-	(*CancelReplayRequest)(nil),   // 57: courier.v1.CancelReplayRequest
-	(*CancelReplayResponse)(nil),  // 58: courier.v1.CancelReplayResponse
-	nil,                           // 59: courier.v1.Event.HeadersEntry
-	nil,                           // 60: courier.v1.InputTransformer.InputPathsEntry
-	nil,                           // 61: courier.v1.HTTPTarget.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 62: google.protobuf.Timestamp
-	(*Error)(nil),                 // 63: courier.v1.Error
-	(*durationpb.Duration)(nil),   // 64: google.protobuf.Duration
-	(*QueueStats)(nil),            // 65: courier.v1.QueueStats
+	(*ReceiveTargetRequest)(nil),  // 43: courier.v1.ReceiveTargetRequest
+	(*ReceiveTargetResponse)(nil), // 44: courier.v1.ReceiveTargetResponse
+	(*SettleTargetRequest)(nil),   // 45: courier.v1.SettleTargetRequest
+	(*SettleTargetResponse)(nil),  // 46: courier.v1.SettleTargetResponse
+	(*CreateArchiveRequest)(nil),  // 47: courier.v1.CreateArchiveRequest
+	(*CreateArchiveResponse)(nil), // 48: courier.v1.CreateArchiveResponse
+	(*GetArchiveRequest)(nil),     // 49: courier.v1.GetArchiveRequest
+	(*GetArchiveResponse)(nil),    // 50: courier.v1.GetArchiveResponse
+	(*ListArchivesRequest)(nil),   // 51: courier.v1.ListArchivesRequest
+	(*ListArchivesResponse)(nil),  // 52: courier.v1.ListArchivesResponse
+	(*DeleteArchiveRequest)(nil),  // 53: courier.v1.DeleteArchiveRequest
+	(*DeleteArchiveResponse)(nil), // 54: courier.v1.DeleteArchiveResponse
+	(*StartReplayRequest)(nil),    // 55: courier.v1.StartReplayRequest
+	(*StartReplayResponse)(nil),   // 56: courier.v1.StartReplayResponse
+	(*GetReplayRequest)(nil),      // 57: courier.v1.GetReplayRequest
+	(*GetReplayResponse)(nil),     // 58: courier.v1.GetReplayResponse
+	(*ListReplaysRequest)(nil),    // 59: courier.v1.ListReplaysRequest
+	(*ListReplaysResponse)(nil),   // 60: courier.v1.ListReplaysResponse
+	(*CancelReplayRequest)(nil),   // 61: courier.v1.CancelReplayRequest
+	(*CancelReplayResponse)(nil),  // 62: courier.v1.CancelReplayResponse
+	nil,                           // 63: courier.v1.Event.HeadersEntry
+	nil,                           // 64: courier.v1.InputTransformer.InputPathsEntry
+	nil,                           // 65: courier.v1.HTTPTarget.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
+	(*Error)(nil),                 // 67: courier.v1.Error
+	(*durationpb.Duration)(nil),   // 68: google.protobuf.Duration
+	(*QueueStats)(nil),            // 69: courier.v1.QueueStats
+	(*Delivery)(nil),              // 70: courier.v1.Delivery
 }
 var file_courier_v1_buses_proto_depIdxs = []int32{
-	62, // 0: courier.v1.BusInfo.created_at:type_name -> google.protobuf.Timestamp
+	66, // 0: courier.v1.BusInfo.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: courier.v1.BusInfo.stats:type_name -> courier.v1.BusStats
-	62, // 2: courier.v1.Event.time:type_name -> google.protobuf.Timestamp
-	59, // 3: courier.v1.Event.headers:type_name -> courier.v1.Event.HeadersEntry
-	63, // 4: courier.v1.PutEventsResult.error:type_name -> courier.v1.Error
-	60, // 5: courier.v1.InputTransformer.input_paths:type_name -> courier.v1.InputTransformer.InputPathsEntry
-	61, // 6: courier.v1.HTTPTarget.headers:type_name -> courier.v1.HTTPTarget.HeadersEntry
-	64, // 7: courier.v1.HTTPTarget.timeout:type_name -> google.protobuf.Duration
-	64, // 8: courier.v1.RetryPolicy.max_age:type_name -> google.protobuf.Duration
-	64, // 9: courier.v1.RetryPolicy.min_delay:type_name -> google.protobuf.Duration
-	64, // 10: courier.v1.RetryPolicy.max_delay:type_name -> google.protobuf.Duration
+	66, // 2: courier.v1.Event.time:type_name -> google.protobuf.Timestamp
+	63, // 3: courier.v1.Event.headers:type_name -> courier.v1.Event.HeadersEntry
+	67, // 4: courier.v1.PutEventsResult.error:type_name -> courier.v1.Error
+	64, // 5: courier.v1.InputTransformer.input_paths:type_name -> courier.v1.InputTransformer.InputPathsEntry
+	65, // 6: courier.v1.HTTPTarget.headers:type_name -> courier.v1.HTTPTarget.HeadersEntry
+	68, // 7: courier.v1.HTTPTarget.timeout:type_name -> google.protobuf.Duration
+	68, // 8: courier.v1.RetryPolicy.max_age:type_name -> google.protobuf.Duration
+	68, // 9: courier.v1.RetryPolicy.min_delay:type_name -> google.protobuf.Duration
+	68, // 10: courier.v1.RetryPolicy.max_delay:type_name -> google.protobuf.Duration
 	1,  // 11: courier.v1.Target.kind:type_name -> courier.v1.TargetKind
 	8,  // 12: courier.v1.Target.http:type_name -> courier.v1.HTTPTarget
 	7,  // 13: courier.v1.Target.input_transformer:type_name -> courier.v1.InputTransformer
 	9,  // 14: courier.v1.Target.retry:type_name -> courier.v1.RetryPolicy
 	0,  // 15: courier.v1.Rule.state:type_name -> courier.v1.RuleState
 	10, // 16: courier.v1.Rule.targets:type_name -> courier.v1.Target
-	65, // 17: courier.v1.TargetStats.backlog:type_name -> courier.v1.QueueStats
+	69, // 17: courier.v1.TargetStats.backlog:type_name -> courier.v1.QueueStats
 	12, // 18: courier.v1.RuleStats.targets:type_name -> courier.v1.TargetStats
 	11, // 19: courier.v1.RuleInfo.rule:type_name -> courier.v1.Rule
-	62, // 20: courier.v1.RuleInfo.created_at:type_name -> google.protobuf.Timestamp
-	62, // 21: courier.v1.RuleInfo.updated_at:type_name -> google.protobuf.Timestamp
-	62, // 22: courier.v1.RuleInfo.next_fire:type_name -> google.protobuf.Timestamp
+	66, // 20: courier.v1.RuleInfo.created_at:type_name -> google.protobuf.Timestamp
+	66, // 21: courier.v1.RuleInfo.updated_at:type_name -> google.protobuf.Timestamp
+	66, // 22: courier.v1.RuleInfo.next_fire:type_name -> google.protobuf.Timestamp
 	13, // 23: courier.v1.RuleInfo.stats:type_name -> courier.v1.RuleStats
-	64, // 24: courier.v1.Archive.retention:type_name -> google.protobuf.Duration
+	68, // 24: courier.v1.Archive.retention:type_name -> google.protobuf.Duration
 	15, // 25: courier.v1.ArchiveInfo.archive:type_name -> courier.v1.Archive
-	62, // 26: courier.v1.ArchiveInfo.created_at:type_name -> google.protobuf.Timestamp
-	62, // 27: courier.v1.Replay.start:type_name -> google.protobuf.Timestamp
-	62, // 28: courier.v1.Replay.end:type_name -> google.protobuf.Timestamp
+	66, // 26: courier.v1.ArchiveInfo.created_at:type_name -> google.protobuf.Timestamp
+	66, // 27: courier.v1.Replay.start:type_name -> google.protobuf.Timestamp
+	66, // 28: courier.v1.Replay.end:type_name -> google.protobuf.Timestamp
 	17, // 29: courier.v1.ReplayInfo.replay:type_name -> courier.v1.Replay
 	2,  // 30: courier.v1.ReplayInfo.state:type_name -> courier.v1.ReplayState
-	62, // 31: courier.v1.ReplayInfo.last_event:type_name -> google.protobuf.Timestamp
-	62, // 32: courier.v1.ReplayInfo.started_at:type_name -> google.protobuf.Timestamp
-	62, // 33: courier.v1.ReplayInfo.ended_at:type_name -> google.protobuf.Timestamp
+	66, // 31: courier.v1.ReplayInfo.last_event:type_name -> google.protobuf.Timestamp
+	66, // 32: courier.v1.ReplayInfo.started_at:type_name -> google.protobuf.Timestamp
+	66, // 33: courier.v1.ReplayInfo.ended_at:type_name -> google.protobuf.Timestamp
 	4,  // 34: courier.v1.CreateBusResponse.bus:type_name -> courier.v1.BusInfo
 	4,  // 35: courier.v1.GetBusResponse.bus:type_name -> courier.v1.BusInfo
 	5,  // 36: courier.v1.PutEventsRequest.entries:type_name -> courier.v1.Event
@@ -3880,60 +4155,67 @@ var file_courier_v1_buses_proto_depIdxs = []int32{
 	10, // 42: courier.v1.PutTargetsRequest.targets:type_name -> courier.v1.Target
 	14, // 43: courier.v1.PutTargetsResponse.rule:type_name -> courier.v1.RuleInfo
 	14, // 44: courier.v1.RemoveTargetsResponse.rule:type_name -> courier.v1.RuleInfo
-	15, // 45: courier.v1.CreateArchiveRequest.archive:type_name -> courier.v1.Archive
-	16, // 46: courier.v1.CreateArchiveResponse.archive:type_name -> courier.v1.ArchiveInfo
-	16, // 47: courier.v1.GetArchiveResponse.archive:type_name -> courier.v1.ArchiveInfo
-	16, // 48: courier.v1.ListArchivesResponse.archives:type_name -> courier.v1.ArchiveInfo
-	17, // 49: courier.v1.StartReplayRequest.replay:type_name -> courier.v1.Replay
-	18, // 50: courier.v1.StartReplayResponse.replay:type_name -> courier.v1.ReplayInfo
-	18, // 51: courier.v1.GetReplayResponse.replay:type_name -> courier.v1.ReplayInfo
-	18, // 52: courier.v1.ListReplaysResponse.replays:type_name -> courier.v1.ReplayInfo
-	18, // 53: courier.v1.CancelReplayResponse.replay:type_name -> courier.v1.ReplayInfo
-	19, // 54: courier.v1.BusService.CreateBus:input_type -> courier.v1.CreateBusRequest
-	21, // 55: courier.v1.BusService.GetBus:input_type -> courier.v1.GetBusRequest
-	23, // 56: courier.v1.BusService.ListBuses:input_type -> courier.v1.ListBusesRequest
-	25, // 57: courier.v1.BusService.DeleteBus:input_type -> courier.v1.DeleteBusRequest
-	27, // 58: courier.v1.BusService.PutEvents:input_type -> courier.v1.PutEventsRequest
-	29, // 59: courier.v1.BusService.TestPattern:input_type -> courier.v1.TestPatternRequest
-	31, // 60: courier.v1.BusService.PutRule:input_type -> courier.v1.PutRuleRequest
-	33, // 61: courier.v1.BusService.GetRule:input_type -> courier.v1.GetRuleRequest
-	35, // 62: courier.v1.BusService.ListRules:input_type -> courier.v1.ListRulesRequest
-	37, // 63: courier.v1.BusService.DeleteRule:input_type -> courier.v1.DeleteRuleRequest
-	39, // 64: courier.v1.BusService.PutTargets:input_type -> courier.v1.PutTargetsRequest
-	41, // 65: courier.v1.BusService.RemoveTargets:input_type -> courier.v1.RemoveTargetsRequest
-	43, // 66: courier.v1.BusService.CreateArchive:input_type -> courier.v1.CreateArchiveRequest
-	45, // 67: courier.v1.BusService.GetArchive:input_type -> courier.v1.GetArchiveRequest
-	47, // 68: courier.v1.BusService.ListArchives:input_type -> courier.v1.ListArchivesRequest
-	49, // 69: courier.v1.BusService.DeleteArchive:input_type -> courier.v1.DeleteArchiveRequest
-	51, // 70: courier.v1.BusService.StartReplay:input_type -> courier.v1.StartReplayRequest
-	53, // 71: courier.v1.BusService.GetReplay:input_type -> courier.v1.GetReplayRequest
-	55, // 72: courier.v1.BusService.ListReplays:input_type -> courier.v1.ListReplaysRequest
-	57, // 73: courier.v1.BusService.CancelReplay:input_type -> courier.v1.CancelReplayRequest
-	20, // 74: courier.v1.BusService.CreateBus:output_type -> courier.v1.CreateBusResponse
-	22, // 75: courier.v1.BusService.GetBus:output_type -> courier.v1.GetBusResponse
-	24, // 76: courier.v1.BusService.ListBuses:output_type -> courier.v1.ListBusesResponse
-	26, // 77: courier.v1.BusService.DeleteBus:output_type -> courier.v1.DeleteBusResponse
-	28, // 78: courier.v1.BusService.PutEvents:output_type -> courier.v1.PutEventsResponse
-	30, // 79: courier.v1.BusService.TestPattern:output_type -> courier.v1.TestPatternResponse
-	32, // 80: courier.v1.BusService.PutRule:output_type -> courier.v1.PutRuleResponse
-	34, // 81: courier.v1.BusService.GetRule:output_type -> courier.v1.GetRuleResponse
-	36, // 82: courier.v1.BusService.ListRules:output_type -> courier.v1.ListRulesResponse
-	38, // 83: courier.v1.BusService.DeleteRule:output_type -> courier.v1.DeleteRuleResponse
-	40, // 84: courier.v1.BusService.PutTargets:output_type -> courier.v1.PutTargetsResponse
-	42, // 85: courier.v1.BusService.RemoveTargets:output_type -> courier.v1.RemoveTargetsResponse
-	44, // 86: courier.v1.BusService.CreateArchive:output_type -> courier.v1.CreateArchiveResponse
-	46, // 87: courier.v1.BusService.GetArchive:output_type -> courier.v1.GetArchiveResponse
-	48, // 88: courier.v1.BusService.ListArchives:output_type -> courier.v1.ListArchivesResponse
-	50, // 89: courier.v1.BusService.DeleteArchive:output_type -> courier.v1.DeleteArchiveResponse
-	52, // 90: courier.v1.BusService.StartReplay:output_type -> courier.v1.StartReplayResponse
-	54, // 91: courier.v1.BusService.GetReplay:output_type -> courier.v1.GetReplayResponse
-	56, // 92: courier.v1.BusService.ListReplays:output_type -> courier.v1.ListReplaysResponse
-	58, // 93: courier.v1.BusService.CancelReplay:output_type -> courier.v1.CancelReplayResponse
-	74, // [74:94] is the sub-list for method output_type
-	54, // [54:74] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	68, // 45: courier.v1.ReceiveTargetRequest.wait:type_name -> google.protobuf.Duration
+	68, // 46: courier.v1.ReceiveTargetRequest.visibility:type_name -> google.protobuf.Duration
+	70, // 47: courier.v1.ReceiveTargetResponse.deliveries:type_name -> courier.v1.Delivery
+	15, // 48: courier.v1.CreateArchiveRequest.archive:type_name -> courier.v1.Archive
+	16, // 49: courier.v1.CreateArchiveResponse.archive:type_name -> courier.v1.ArchiveInfo
+	16, // 50: courier.v1.GetArchiveResponse.archive:type_name -> courier.v1.ArchiveInfo
+	16, // 51: courier.v1.ListArchivesResponse.archives:type_name -> courier.v1.ArchiveInfo
+	17, // 52: courier.v1.StartReplayRequest.replay:type_name -> courier.v1.Replay
+	18, // 53: courier.v1.StartReplayResponse.replay:type_name -> courier.v1.ReplayInfo
+	18, // 54: courier.v1.GetReplayResponse.replay:type_name -> courier.v1.ReplayInfo
+	18, // 55: courier.v1.ListReplaysResponse.replays:type_name -> courier.v1.ReplayInfo
+	18, // 56: courier.v1.CancelReplayResponse.replay:type_name -> courier.v1.ReplayInfo
+	19, // 57: courier.v1.BusService.CreateBus:input_type -> courier.v1.CreateBusRequest
+	21, // 58: courier.v1.BusService.GetBus:input_type -> courier.v1.GetBusRequest
+	23, // 59: courier.v1.BusService.ListBuses:input_type -> courier.v1.ListBusesRequest
+	25, // 60: courier.v1.BusService.DeleteBus:input_type -> courier.v1.DeleteBusRequest
+	27, // 61: courier.v1.BusService.PutEvents:input_type -> courier.v1.PutEventsRequest
+	29, // 62: courier.v1.BusService.TestPattern:input_type -> courier.v1.TestPatternRequest
+	31, // 63: courier.v1.BusService.PutRule:input_type -> courier.v1.PutRuleRequest
+	33, // 64: courier.v1.BusService.GetRule:input_type -> courier.v1.GetRuleRequest
+	35, // 65: courier.v1.BusService.ListRules:input_type -> courier.v1.ListRulesRequest
+	37, // 66: courier.v1.BusService.DeleteRule:input_type -> courier.v1.DeleteRuleRequest
+	39, // 67: courier.v1.BusService.PutTargets:input_type -> courier.v1.PutTargetsRequest
+	41, // 68: courier.v1.BusService.RemoveTargets:input_type -> courier.v1.RemoveTargetsRequest
+	43, // 69: courier.v1.BusService.ReceiveTarget:input_type -> courier.v1.ReceiveTargetRequest
+	45, // 70: courier.v1.BusService.SettleTarget:input_type -> courier.v1.SettleTargetRequest
+	47, // 71: courier.v1.BusService.CreateArchive:input_type -> courier.v1.CreateArchiveRequest
+	49, // 72: courier.v1.BusService.GetArchive:input_type -> courier.v1.GetArchiveRequest
+	51, // 73: courier.v1.BusService.ListArchives:input_type -> courier.v1.ListArchivesRequest
+	53, // 74: courier.v1.BusService.DeleteArchive:input_type -> courier.v1.DeleteArchiveRequest
+	55, // 75: courier.v1.BusService.StartReplay:input_type -> courier.v1.StartReplayRequest
+	57, // 76: courier.v1.BusService.GetReplay:input_type -> courier.v1.GetReplayRequest
+	59, // 77: courier.v1.BusService.ListReplays:input_type -> courier.v1.ListReplaysRequest
+	61, // 78: courier.v1.BusService.CancelReplay:input_type -> courier.v1.CancelReplayRequest
+	20, // 79: courier.v1.BusService.CreateBus:output_type -> courier.v1.CreateBusResponse
+	22, // 80: courier.v1.BusService.GetBus:output_type -> courier.v1.GetBusResponse
+	24, // 81: courier.v1.BusService.ListBuses:output_type -> courier.v1.ListBusesResponse
+	26, // 82: courier.v1.BusService.DeleteBus:output_type -> courier.v1.DeleteBusResponse
+	28, // 83: courier.v1.BusService.PutEvents:output_type -> courier.v1.PutEventsResponse
+	30, // 84: courier.v1.BusService.TestPattern:output_type -> courier.v1.TestPatternResponse
+	32, // 85: courier.v1.BusService.PutRule:output_type -> courier.v1.PutRuleResponse
+	34, // 86: courier.v1.BusService.GetRule:output_type -> courier.v1.GetRuleResponse
+	36, // 87: courier.v1.BusService.ListRules:output_type -> courier.v1.ListRulesResponse
+	38, // 88: courier.v1.BusService.DeleteRule:output_type -> courier.v1.DeleteRuleResponse
+	40, // 89: courier.v1.BusService.PutTargets:output_type -> courier.v1.PutTargetsResponse
+	42, // 90: courier.v1.BusService.RemoveTargets:output_type -> courier.v1.RemoveTargetsResponse
+	44, // 91: courier.v1.BusService.ReceiveTarget:output_type -> courier.v1.ReceiveTargetResponse
+	46, // 92: courier.v1.BusService.SettleTarget:output_type -> courier.v1.SettleTargetResponse
+	48, // 93: courier.v1.BusService.CreateArchive:output_type -> courier.v1.CreateArchiveResponse
+	50, // 94: courier.v1.BusService.GetArchive:output_type -> courier.v1.GetArchiveResponse
+	52, // 95: courier.v1.BusService.ListArchives:output_type -> courier.v1.ListArchivesResponse
+	54, // 96: courier.v1.BusService.DeleteArchive:output_type -> courier.v1.DeleteArchiveResponse
+	56, // 97: courier.v1.BusService.StartReplay:output_type -> courier.v1.StartReplayResponse
+	58, // 98: courier.v1.BusService.GetReplay:output_type -> courier.v1.GetReplayResponse
+	60, // 99: courier.v1.BusService.ListReplays:output_type -> courier.v1.ListReplaysResponse
+	62, // 100: courier.v1.BusService.CancelReplay:output_type -> courier.v1.CancelReplayResponse
+	79, // [79:101] is the sub-list for method output_type
+	57, // [57:79] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_buses_proto_init() }
@@ -3948,7 +4230,7 @@ func file_courier_v1_buses_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_buses_proto_rawDesc), len(file_courier_v1_buses_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   59,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -773,6 +773,126 @@ func (x *ReceiveResponse) GetDeliveries() []*Delivery {
 	return nil
 }
 
+type PullRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Queue string                 `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	// The most messages to answer: 1..1000, default (0) 1.
+	Max int32 `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	// How long to wait for the first message when none is visible (at most
+	// 20s): unset uses the queue's receive_wait, zero answers at once. A
+	// send wakes the wait at once.
+	Wait *durationpb.Duration `protobuf:"bytes,3,opt,name=wait,proto3" json:"wait,omitempty"`
+	// Visibility overrides the queue's visibility timeout for these
+	// deliveries (up to 12h); unset uses the queue's.
+	Visibility    *durationpb.Duration `protobuf:"bytes,4,opt,name=visibility,proto3" json:"visibility,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullRequest) Reset() {
+	*x = PullRequest{}
+	mi := &file_courier_v1_queues_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullRequest) ProtoMessage() {}
+
+func (x *PullRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_queues_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
+func (*PullRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PullRequest) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *PullRequest) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *PullRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *PullRequest) GetVisibility() *durationpb.Duration {
+	if x != nil {
+		return x.Visibility
+	}
+	return nil
+}
+
+type PullResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deliveries, in the order received; empty when the wait ended
+	// without a message.
+	Deliveries    []*Delivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullResponse) Reset() {
+	*x = PullResponse{}
+	mi := &file_courier_v1_queues_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullResponse) ProtoMessage() {}
+
+func (x *PullResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_queues_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
+func (*PullResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PullResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
 type AckRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Queue string                 `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
@@ -784,7 +904,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_courier_v1_queues_proto_msgTypes[16]
+	mi := &file_courier_v1_queues_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +916,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[16]
+	mi := &file_courier_v1_queues_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +929,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{16}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AckRequest) GetQueue() string {
@@ -836,7 +956,7 @@ type AckResponse struct {
 
 func (x *AckResponse) Reset() {
 	*x = AckResponse{}
-	mi := &file_courier_v1_queues_proto_msgTypes[17]
+	mi := &file_courier_v1_queues_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +968,7 @@ func (x *AckResponse) String() string {
 func (*AckResponse) ProtoMessage() {}
 
 func (x *AckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[17]
+	mi := &file_courier_v1_queues_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +981,7 @@ func (x *AckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
 func (*AckResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{17}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AckResponse) GetFailed() []*SettleFailure {
@@ -883,7 +1003,7 @@ type NackRequest struct {
 
 func (x *NackRequest) Reset() {
 	*x = NackRequest{}
-	mi := &file_courier_v1_queues_proto_msgTypes[18]
+	mi := &file_courier_v1_queues_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1015,7 @@ func (x *NackRequest) String() string {
 func (*NackRequest) ProtoMessage() {}
 
 func (x *NackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[18]
+	mi := &file_courier_v1_queues_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1028,7 @@ func (x *NackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackRequest.ProtoReflect.Descriptor instead.
 func (*NackRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{18}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NackRequest) GetQueue() string {
@@ -941,7 +1061,7 @@ type NackResponse struct {
 
 func (x *NackResponse) Reset() {
 	*x = NackResponse{}
-	mi := &file_courier_v1_queues_proto_msgTypes[19]
+	mi := &file_courier_v1_queues_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1073,7 @@ func (x *NackResponse) String() string {
 func (*NackResponse) ProtoMessage() {}
 
 func (x *NackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[19]
+	mi := &file_courier_v1_queues_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1086,7 @@ func (x *NackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackResponse.ProtoReflect.Descriptor instead.
 func (*NackResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{19}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NackResponse) GetFailed() []*SettleFailure {
@@ -989,7 +1109,7 @@ type ExtendRequest struct {
 
 func (x *ExtendRequest) Reset() {
 	*x = ExtendRequest{}
-	mi := &file_courier_v1_queues_proto_msgTypes[20]
+	mi := &file_courier_v1_queues_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1121,7 @@ func (x *ExtendRequest) String() string {
 func (*ExtendRequest) ProtoMessage() {}
 
 func (x *ExtendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[20]
+	mi := &file_courier_v1_queues_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1134,7 @@ func (x *ExtendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendRequest.ProtoReflect.Descriptor instead.
 func (*ExtendRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{20}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExtendRequest) GetQueue() string {
@@ -1047,7 +1167,7 @@ type ExtendResponse struct {
 
 func (x *ExtendResponse) Reset() {
 	*x = ExtendResponse{}
-	mi := &file_courier_v1_queues_proto_msgTypes[21]
+	mi := &file_courier_v1_queues_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1179,7 @@ func (x *ExtendResponse) String() string {
 func (*ExtendResponse) ProtoMessage() {}
 
 func (x *ExtendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[21]
+	mi := &file_courier_v1_queues_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1192,7 @@ func (x *ExtendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendResponse.ProtoReflect.Descriptor instead.
 func (*ExtendResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{21}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExtendResponse) GetFailed() []*SettleFailure {
@@ -1099,7 +1219,7 @@ type RedriveRequest struct {
 
 func (x *RedriveRequest) Reset() {
 	*x = RedriveRequest{}
-	mi := &file_courier_v1_queues_proto_msgTypes[22]
+	mi := &file_courier_v1_queues_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1231,7 @@ func (x *RedriveRequest) String() string {
 func (*RedriveRequest) ProtoMessage() {}
 
 func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[22]
+	mi := &file_courier_v1_queues_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1244,7 @@ func (x *RedriveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveRequest.ProtoReflect.Descriptor instead.
 func (*RedriveRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{22}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RedriveRequest) GetQueue() string {
@@ -1165,7 +1285,7 @@ type RedriveResponse struct {
 
 func (x *RedriveResponse) Reset() {
 	*x = RedriveResponse{}
-	mi := &file_courier_v1_queues_proto_msgTypes[23]
+	mi := &file_courier_v1_queues_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1297,7 @@ func (x *RedriveResponse) String() string {
 func (*RedriveResponse) ProtoMessage() {}
 
 func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_queues_proto_msgTypes[23]
+	mi := &file_courier_v1_queues_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1310,7 @@ func (x *RedriveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveResponse.ProtoReflect.Descriptor instead.
 func (*RedriveResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_queues_proto_rawDescGZIP(), []int{23}
+	return file_courier_v1_queues_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RedriveResponse) GetMoved() int64 {
@@ -1249,6 +1369,17 @@ const file_courier_v1_queues_proto_rawDesc = "" +
 	"\x0fReceiveResponse\x124\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
+	"deliveries\"\x9f\x01\n" +
+	"\vPullRequest\x12\x14\n" +
+	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x10\n" +
+	"\x03max\x18\x02 \x01(\x05R\x03max\x12-\n" +
+	"\x04wait\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04wait\x129\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"visibility\"D\n" +
+	"\fPullResponse\x124\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
 	"deliveries\">\n" +
 	"\n" +
 	"AckRequest\x12\x14\n" +
@@ -1276,7 +1407,7 @@ const file_courier_v1_queues_proto_rawDesc = "" +
 	"\x04rate\x18\x03 \x01(\x05R\x04rate\x12 \n" +
 	"\vdestination\x18\x04 \x01(\tR\vdestination\"'\n" +
 	"\x0fRedriveResponse\x12\x14\n" +
-	"\x05moved\x18\x01 \x01(\x03R\x05moved2\xd8\x06\n" +
+	"\x05moved\x18\x01 \x01(\x03R\x05moved2\x93\a\n" +
 	"\fQueueService\x12N\n" +
 	"\vCreateQueue\x12\x1e.courier.v1.CreateQueueRequest\x1a\x1f.courier.v1.CreateQueueResponse\x12E\n" +
 	"\bGetQueue\x12\x1b.courier.v1.GetQueueRequest\x1a\x1c.courier.v1.GetQueueResponse\x12N\n" +
@@ -1287,7 +1418,8 @@ const file_courier_v1_queues_proto_rawDesc = "" +
 	"\n" +
 	"PurgeQueue\x12\x1d.courier.v1.PurgeQueueRequest\x1a\x1e.courier.v1.PurgeQueueResponse\x129\n" +
 	"\x04Send\x12\x17.courier.v1.SendRequest\x1a\x18.courier.v1.SendResponse\x12D\n" +
-	"\aReceive\x12\x1a.courier.v1.ReceiveRequest\x1a\x1b.courier.v1.ReceiveResponse0\x01\x126\n" +
+	"\aReceive\x12\x1a.courier.v1.ReceiveRequest\x1a\x1b.courier.v1.ReceiveResponse0\x01\x129\n" +
+	"\x04Pull\x12\x17.courier.v1.PullRequest\x1a\x18.courier.v1.PullResponse\x126\n" +
 	"\x03Ack\x12\x16.courier.v1.AckRequest\x1a\x17.courier.v1.AckResponse\x129\n" +
 	"\x04Nack\x12\x17.courier.v1.NackRequest\x1a\x18.courier.v1.NackResponse\x12?\n" +
 	"\x06Extend\x12\x19.courier.v1.ExtendRequest\x1a\x1a.courier.v1.ExtendResponse\x12B\n" +
@@ -1305,7 +1437,7 @@ func file_courier_v1_queues_proto_rawDescGZIP() []byte {
 	return file_courier_v1_queues_proto_rawDescData
 }
 
-var file_courier_v1_queues_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_courier_v1_queues_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_courier_v1_queues_proto_goTypes = []any{
 	(*CreateQueueRequest)(nil),  // 0: courier.v1.CreateQueueRequest
 	(*CreateQueueResponse)(nil), // 1: courier.v1.CreateQueueResponse
@@ -1323,66 +1455,73 @@ var file_courier_v1_queues_proto_goTypes = []any{
 	(*SendResponse)(nil),        // 13: courier.v1.SendResponse
 	(*ReceiveRequest)(nil),      // 14: courier.v1.ReceiveRequest
 	(*ReceiveResponse)(nil),     // 15: courier.v1.ReceiveResponse
-	(*AckRequest)(nil),          // 16: courier.v1.AckRequest
-	(*AckResponse)(nil),         // 17: courier.v1.AckResponse
-	(*NackRequest)(nil),         // 18: courier.v1.NackRequest
-	(*NackResponse)(nil),        // 19: courier.v1.NackResponse
-	(*ExtendRequest)(nil),       // 20: courier.v1.ExtendRequest
-	(*ExtendResponse)(nil),      // 21: courier.v1.ExtendResponse
-	(*RedriveRequest)(nil),      // 22: courier.v1.RedriveRequest
-	(*RedriveResponse)(nil),     // 23: courier.v1.RedriveResponse
-	(*QueueAttributes)(nil),     // 24: courier.v1.QueueAttributes
-	(*QueueInfo)(nil),           // 25: courier.v1.QueueInfo
-	(*Message)(nil),             // 26: courier.v1.Message
-	(*SendResult)(nil),          // 27: courier.v1.SendResult
-	(*durationpb.Duration)(nil), // 28: google.protobuf.Duration
-	(*Delivery)(nil),            // 29: courier.v1.Delivery
-	(*SettleFailure)(nil),       // 30: courier.v1.SettleFailure
+	(*PullRequest)(nil),         // 16: courier.v1.PullRequest
+	(*PullResponse)(nil),        // 17: courier.v1.PullResponse
+	(*AckRequest)(nil),          // 18: courier.v1.AckRequest
+	(*AckResponse)(nil),         // 19: courier.v1.AckResponse
+	(*NackRequest)(nil),         // 20: courier.v1.NackRequest
+	(*NackResponse)(nil),        // 21: courier.v1.NackResponse
+	(*ExtendRequest)(nil),       // 22: courier.v1.ExtendRequest
+	(*ExtendResponse)(nil),      // 23: courier.v1.ExtendResponse
+	(*RedriveRequest)(nil),      // 24: courier.v1.RedriveRequest
+	(*RedriveResponse)(nil),     // 25: courier.v1.RedriveResponse
+	(*QueueAttributes)(nil),     // 26: courier.v1.QueueAttributes
+	(*QueueInfo)(nil),           // 27: courier.v1.QueueInfo
+	(*Message)(nil),             // 28: courier.v1.Message
+	(*SendResult)(nil),          // 29: courier.v1.SendResult
+	(*durationpb.Duration)(nil), // 30: google.protobuf.Duration
+	(*Delivery)(nil),            // 31: courier.v1.Delivery
+	(*SettleFailure)(nil),       // 32: courier.v1.SettleFailure
 }
 var file_courier_v1_queues_proto_depIdxs = []int32{
-	24, // 0: courier.v1.CreateQueueRequest.attributes:type_name -> courier.v1.QueueAttributes
-	25, // 1: courier.v1.CreateQueueResponse.queue:type_name -> courier.v1.QueueInfo
-	25, // 2: courier.v1.GetQueueResponse.queue:type_name -> courier.v1.QueueInfo
-	24, // 3: courier.v1.UpdateQueueRequest.attributes:type_name -> courier.v1.QueueAttributes
-	25, // 4: courier.v1.UpdateQueueResponse.queue:type_name -> courier.v1.QueueInfo
-	26, // 5: courier.v1.SendRequest.messages:type_name -> courier.v1.Message
-	27, // 6: courier.v1.SendResponse.results:type_name -> courier.v1.SendResult
-	28, // 7: courier.v1.ReceiveRequest.visibility:type_name -> google.protobuf.Duration
-	29, // 8: courier.v1.ReceiveResponse.deliveries:type_name -> courier.v1.Delivery
-	30, // 9: courier.v1.AckResponse.failed:type_name -> courier.v1.SettleFailure
-	28, // 10: courier.v1.NackRequest.delay:type_name -> google.protobuf.Duration
-	30, // 11: courier.v1.NackResponse.failed:type_name -> courier.v1.SettleFailure
-	28, // 12: courier.v1.ExtendRequest.visibility:type_name -> google.protobuf.Duration
-	30, // 13: courier.v1.ExtendResponse.failed:type_name -> courier.v1.SettleFailure
-	0,  // 14: courier.v1.QueueService.CreateQueue:input_type -> courier.v1.CreateQueueRequest
-	2,  // 15: courier.v1.QueueService.GetQueue:input_type -> courier.v1.GetQueueRequest
-	4,  // 16: courier.v1.QueueService.UpdateQueue:input_type -> courier.v1.UpdateQueueRequest
-	6,  // 17: courier.v1.QueueService.ListQueues:input_type -> courier.v1.ListQueuesRequest
-	8,  // 18: courier.v1.QueueService.DeleteQueue:input_type -> courier.v1.DeleteQueueRequest
-	10, // 19: courier.v1.QueueService.PurgeQueue:input_type -> courier.v1.PurgeQueueRequest
-	12, // 20: courier.v1.QueueService.Send:input_type -> courier.v1.SendRequest
-	14, // 21: courier.v1.QueueService.Receive:input_type -> courier.v1.ReceiveRequest
-	16, // 22: courier.v1.QueueService.Ack:input_type -> courier.v1.AckRequest
-	18, // 23: courier.v1.QueueService.Nack:input_type -> courier.v1.NackRequest
-	20, // 24: courier.v1.QueueService.Extend:input_type -> courier.v1.ExtendRequest
-	22, // 25: courier.v1.QueueService.Redrive:input_type -> courier.v1.RedriveRequest
-	1,  // 26: courier.v1.QueueService.CreateQueue:output_type -> courier.v1.CreateQueueResponse
-	3,  // 27: courier.v1.QueueService.GetQueue:output_type -> courier.v1.GetQueueResponse
-	5,  // 28: courier.v1.QueueService.UpdateQueue:output_type -> courier.v1.UpdateQueueResponse
-	7,  // 29: courier.v1.QueueService.ListQueues:output_type -> courier.v1.ListQueuesResponse
-	9,  // 30: courier.v1.QueueService.DeleteQueue:output_type -> courier.v1.DeleteQueueResponse
-	11, // 31: courier.v1.QueueService.PurgeQueue:output_type -> courier.v1.PurgeQueueResponse
-	13, // 32: courier.v1.QueueService.Send:output_type -> courier.v1.SendResponse
-	15, // 33: courier.v1.QueueService.Receive:output_type -> courier.v1.ReceiveResponse
-	17, // 34: courier.v1.QueueService.Ack:output_type -> courier.v1.AckResponse
-	19, // 35: courier.v1.QueueService.Nack:output_type -> courier.v1.NackResponse
-	21, // 36: courier.v1.QueueService.Extend:output_type -> courier.v1.ExtendResponse
-	23, // 37: courier.v1.QueueService.Redrive:output_type -> courier.v1.RedriveResponse
-	26, // [26:38] is the sub-list for method output_type
-	14, // [14:26] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	26, // 0: courier.v1.CreateQueueRequest.attributes:type_name -> courier.v1.QueueAttributes
+	27, // 1: courier.v1.CreateQueueResponse.queue:type_name -> courier.v1.QueueInfo
+	27, // 2: courier.v1.GetQueueResponse.queue:type_name -> courier.v1.QueueInfo
+	26, // 3: courier.v1.UpdateQueueRequest.attributes:type_name -> courier.v1.QueueAttributes
+	27, // 4: courier.v1.UpdateQueueResponse.queue:type_name -> courier.v1.QueueInfo
+	28, // 5: courier.v1.SendRequest.messages:type_name -> courier.v1.Message
+	29, // 6: courier.v1.SendResponse.results:type_name -> courier.v1.SendResult
+	30, // 7: courier.v1.ReceiveRequest.visibility:type_name -> google.protobuf.Duration
+	31, // 8: courier.v1.ReceiveResponse.deliveries:type_name -> courier.v1.Delivery
+	30, // 9: courier.v1.PullRequest.wait:type_name -> google.protobuf.Duration
+	30, // 10: courier.v1.PullRequest.visibility:type_name -> google.protobuf.Duration
+	31, // 11: courier.v1.PullResponse.deliveries:type_name -> courier.v1.Delivery
+	32, // 12: courier.v1.AckResponse.failed:type_name -> courier.v1.SettleFailure
+	30, // 13: courier.v1.NackRequest.delay:type_name -> google.protobuf.Duration
+	32, // 14: courier.v1.NackResponse.failed:type_name -> courier.v1.SettleFailure
+	30, // 15: courier.v1.ExtendRequest.visibility:type_name -> google.protobuf.Duration
+	32, // 16: courier.v1.ExtendResponse.failed:type_name -> courier.v1.SettleFailure
+	0,  // 17: courier.v1.QueueService.CreateQueue:input_type -> courier.v1.CreateQueueRequest
+	2,  // 18: courier.v1.QueueService.GetQueue:input_type -> courier.v1.GetQueueRequest
+	4,  // 19: courier.v1.QueueService.UpdateQueue:input_type -> courier.v1.UpdateQueueRequest
+	6,  // 20: courier.v1.QueueService.ListQueues:input_type -> courier.v1.ListQueuesRequest
+	8,  // 21: courier.v1.QueueService.DeleteQueue:input_type -> courier.v1.DeleteQueueRequest
+	10, // 22: courier.v1.QueueService.PurgeQueue:input_type -> courier.v1.PurgeQueueRequest
+	12, // 23: courier.v1.QueueService.Send:input_type -> courier.v1.SendRequest
+	14, // 24: courier.v1.QueueService.Receive:input_type -> courier.v1.ReceiveRequest
+	16, // 25: courier.v1.QueueService.Pull:input_type -> courier.v1.PullRequest
+	18, // 26: courier.v1.QueueService.Ack:input_type -> courier.v1.AckRequest
+	20, // 27: courier.v1.QueueService.Nack:input_type -> courier.v1.NackRequest
+	22, // 28: courier.v1.QueueService.Extend:input_type -> courier.v1.ExtendRequest
+	24, // 29: courier.v1.QueueService.Redrive:input_type -> courier.v1.RedriveRequest
+	1,  // 30: courier.v1.QueueService.CreateQueue:output_type -> courier.v1.CreateQueueResponse
+	3,  // 31: courier.v1.QueueService.GetQueue:output_type -> courier.v1.GetQueueResponse
+	5,  // 32: courier.v1.QueueService.UpdateQueue:output_type -> courier.v1.UpdateQueueResponse
+	7,  // 33: courier.v1.QueueService.ListQueues:output_type -> courier.v1.ListQueuesResponse
+	9,  // 34: courier.v1.QueueService.DeleteQueue:output_type -> courier.v1.DeleteQueueResponse
+	11, // 35: courier.v1.QueueService.PurgeQueue:output_type -> courier.v1.PurgeQueueResponse
+	13, // 36: courier.v1.QueueService.Send:output_type -> courier.v1.SendResponse
+	15, // 37: courier.v1.QueueService.Receive:output_type -> courier.v1.ReceiveResponse
+	17, // 38: courier.v1.QueueService.Pull:output_type -> courier.v1.PullResponse
+	19, // 39: courier.v1.QueueService.Ack:output_type -> courier.v1.AckResponse
+	21, // 40: courier.v1.QueueService.Nack:output_type -> courier.v1.NackResponse
+	23, // 41: courier.v1.QueueService.Extend:output_type -> courier.v1.ExtendResponse
+	25, // 42: courier.v1.QueueService.Redrive:output_type -> courier.v1.RedriveResponse
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_queues_proto_init() }
@@ -1397,7 +1536,7 @@ func file_courier_v1_queues_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_queues_proto_rawDesc), len(file_courier_v1_queues_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1574,6 +1574,159 @@ func (x *ReadResponse) GetNext() int64 {
 	return 0
 }
 
+type FetchRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Stream    string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// Where to start; unset is earliest.
+	From *Position `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	// The most records to answer: 1..10000, default (0) 100.
+	Max int32 `protobuf:"varint,4,opt,name=max,proto3" json:"max,omitempty"`
+	// Bounds the keys, values and headers answered (at least one record is
+	// answered even if larger): default (0) 1 MiB.
+	MaxBytes int32 `protobuf:"varint,5,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// How long to wait for a record when there is none at the position (at
+	// most 20s); unset or zero answers at once.
+	Wait          *durationpb.Duration `protobuf:"bytes,6,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchRequest) Reset() {
+	*x = FetchRequest{}
+	mi := &file_courier_v1_streams_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchRequest) ProtoMessage() {}
+
+func (x *FetchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_streams_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
+func (*FetchRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *FetchRequest) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *FetchRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *FetchRequest) GetFrom() *Position {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *FetchRequest) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *FetchRequest) GetMaxBytes() int32 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+func (x *FetchRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+type FetchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records in offset order.
+	Records []*StreamRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// The offset to read from next.
+	Next int64 `protobuf:"varint,2,opt,name=next,proto3" json:"next,omitempty"`
+	// The partition's end: the offset of the next record to be appended.
+	End           int64 `protobuf:"varint,3,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchResponse) Reset() {
+	*x = FetchResponse{}
+	mi := &file_courier_v1_streams_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchResponse) ProtoMessage() {}
+
+func (x *FetchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_streams_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
+func (*FetchResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *FetchResponse) GetRecords() []*StreamRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *FetchResponse) GetNext() int64 {
+	if x != nil {
+		return x.Next
+	}
+	return 0
+}
+
+func (x *FetchResponse) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
 type JoinGroupRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
@@ -1591,7 +1744,7 @@ type JoinGroupRequest struct {
 
 func (x *JoinGroupRequest) Reset() {
 	*x = JoinGroupRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[24]
+	mi := &file_courier_v1_streams_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1756,7 @@ func (x *JoinGroupRequest) String() string {
 func (*JoinGroupRequest) ProtoMessage() {}
 
 func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[24]
+	mi := &file_courier_v1_streams_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1769,7 @@ func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupRequest.ProtoReflect.Descriptor instead.
 func (*JoinGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{24}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *JoinGroupRequest) GetStream() string {
@@ -1663,7 +1816,7 @@ type JoinGroupResponse struct {
 
 func (x *JoinGroupResponse) Reset() {
 	*x = JoinGroupResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[25]
+	mi := &file_courier_v1_streams_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1828,7 @@ func (x *JoinGroupResponse) String() string {
 func (*JoinGroupResponse) ProtoMessage() {}
 
 func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[25]
+	mi := &file_courier_v1_streams_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1841,7 @@ func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupResponse.ProtoReflect.Descriptor instead.
 func (*JoinGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{25}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *JoinGroupResponse) GetAssignment() *Assignment {
@@ -1709,7 +1862,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[26]
+	mi := &file_courier_v1_streams_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1874,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[26]
+	mi := &file_courier_v1_streams_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1887,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{26}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HeartbeatRequest) GetStream() string {
@@ -1767,7 +1920,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[27]
+	mi := &file_courier_v1_streams_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1932,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[27]
+	mi := &file_courier_v1_streams_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1945,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{27}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HeartbeatResponse) GetAssignment() *Assignment {
@@ -1817,7 +1970,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[28]
+	mi := &file_courier_v1_streams_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1982,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[28]
+	mi := &file_courier_v1_streams_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1995,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{28}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PollRequest) GetStream() string {
@@ -1890,7 +2043,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[29]
+	mi := &file_courier_v1_streams_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2055,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[29]
+	mi := &file_courier_v1_streams_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2068,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PollResponse) GetRecords() []*StreamRecord {
@@ -1947,7 +2100,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[30]
+	mi := &file_courier_v1_streams_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2112,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[30]
+	mi := &file_courier_v1_streams_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2125,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommitRequest) GetStream() string {
@@ -2018,7 +2171,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[31]
+	mi := &file_courier_v1_streams_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2183,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[31]
+	mi := &file_courier_v1_streams_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2196,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{33}
 }
 
 type LeaveGroupRequest struct {
@@ -2057,7 +2210,7 @@ type LeaveGroupRequest struct {
 
 func (x *LeaveGroupRequest) Reset() {
 	*x = LeaveGroupRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[32]
+	mi := &file_courier_v1_streams_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2222,7 @@ func (x *LeaveGroupRequest) String() string {
 func (*LeaveGroupRequest) ProtoMessage() {}
 
 func (x *LeaveGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[32]
+	mi := &file_courier_v1_streams_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2235,7 @@ func (x *LeaveGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveGroupRequest.ProtoReflect.Descriptor instead.
 func (*LeaveGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LeaveGroupRequest) GetStream() string {
@@ -2114,7 +2267,7 @@ type LeaveGroupResponse struct {
 
 func (x *LeaveGroupResponse) Reset() {
 	*x = LeaveGroupResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[33]
+	mi := &file_courier_v1_streams_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2279,7 @@ func (x *LeaveGroupResponse) String() string {
 func (*LeaveGroupResponse) ProtoMessage() {}
 
 func (x *LeaveGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[33]
+	mi := &file_courier_v1_streams_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2292,7 @@ func (x *LeaveGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveGroupResponse.ProtoReflect.Descriptor instead.
 func (*LeaveGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{35}
 }
 
 type ResetOffsetsRequest struct {
@@ -2156,7 +2309,7 @@ type ResetOffsetsRequest struct {
 
 func (x *ResetOffsetsRequest) Reset() {
 	*x = ResetOffsetsRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[34]
+	mi := &file_courier_v1_streams_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2321,7 @@ func (x *ResetOffsetsRequest) String() string {
 func (*ResetOffsetsRequest) ProtoMessage() {}
 
 func (x *ResetOffsetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[34]
+	mi := &file_courier_v1_streams_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2334,7 @@ func (x *ResetOffsetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetOffsetsRequest.ProtoReflect.Descriptor instead.
 func (*ResetOffsetsRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ResetOffsetsRequest) GetStream() string {
@@ -2222,7 +2375,7 @@ type ResetOffsetsResponse struct {
 
 func (x *ResetOffsetsResponse) Reset() {
 	*x = ResetOffsetsResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[35]
+	mi := &file_courier_v1_streams_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2387,7 @@ func (x *ResetOffsetsResponse) String() string {
 func (*ResetOffsetsResponse) ProtoMessage() {}
 
 func (x *ResetOffsetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[35]
+	mi := &file_courier_v1_streams_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2400,7 @@ func (x *ResetOffsetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetOffsetsResponse.ProtoReflect.Descriptor instead.
 func (*ResetOffsetsResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ResetOffsetsResponse) GetOffsets() map[int32]int64 {
@@ -2267,7 +2420,7 @@ type DeleteGroupRequest struct {
 
 func (x *DeleteGroupRequest) Reset() {
 	*x = DeleteGroupRequest{}
-	mi := &file_courier_v1_streams_proto_msgTypes[36]
+	mi := &file_courier_v1_streams_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2432,7 @@ func (x *DeleteGroupRequest) String() string {
 func (*DeleteGroupRequest) ProtoMessage() {}
 
 func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[36]
+	mi := &file_courier_v1_streams_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2445,7 @@ func (x *DeleteGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteGroupRequest) GetStream() string {
@@ -2317,7 +2470,7 @@ type DeleteGroupResponse struct {
 
 func (x *DeleteGroupResponse) Reset() {
 	*x = DeleteGroupResponse{}
-	mi := &file_courier_v1_streams_proto_msgTypes[37]
+	mi := &file_courier_v1_streams_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2482,7 @@ func (x *DeleteGroupResponse) String() string {
 func (*DeleteGroupResponse) ProtoMessage() {}
 
 func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_streams_proto_msgTypes[37]
+	mi := &file_courier_v1_streams_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2495,7 @@ func (x *DeleteGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGroupResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_streams_proto_rawDescGZIP(), []int{37}
+	return file_courier_v1_streams_proto_rawDescGZIP(), []int{39}
 }
 
 var File_courier_v1_streams_proto protoreflect.FileDescriptor
@@ -2489,7 +2642,18 @@ const file_courier_v1_streams_proto_rawDesc = "" +
 	"\x06follow\x18\x06 \x01(\bR\x06follow\"V\n" +
 	"\fReadResponse\x122\n" +
 	"\arecords\x18\x01 \x03(\v2\x18.courier.v1.StreamRecordR\arecords\x12\x12\n" +
-	"\x04next\x18\x02 \x01(\x03R\x04next\"\xd2\x01\n" +
+	"\x04next\x18\x02 \x01(\x03R\x04next\"\xcc\x01\n" +
+	"\fFetchRequest\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12(\n" +
+	"\x04from\x18\x03 \x01(\v2\x14.courier.v1.PositionR\x04from\x12\x10\n" +
+	"\x03max\x18\x04 \x01(\x05R\x03max\x12\x1b\n" +
+	"\tmax_bytes\x18\x05 \x01(\x05R\bmaxBytes\x12-\n" +
+	"\x04wait\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04wait\"i\n" +
+	"\rFetchResponse\x122\n" +
+	"\arecords\x18\x01 \x03(\v2\x18.courier.v1.StreamRecordR\arecords\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\x03R\x04next\x12\x10\n" +
+	"\x03end\x18\x03 \x01(\x03R\x03end\"\xd2\x01\n" +
 	"\x10JoinGroupRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x14\n" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\x16\n" +
@@ -2556,7 +2720,7 @@ const file_courier_v1_streams_proto_rawDesc = "" +
 	"\tStartFrom\x12\x1a\n" +
 	"\x16START_FROM_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13START_FROM_EARLIEST\x10\x01\x12\x15\n" +
-	"\x11START_FROM_LATEST\x10\x022\xa0\b\n" +
+	"\x11START_FROM_LATEST\x10\x022\xde\b\n" +
 	"\rStreamService\x12Q\n" +
 	"\fCreateStream\x12\x1f.courier.v1.CreateStreamRequest\x1a .courier.v1.CreateStreamResponse\x12H\n" +
 	"\tGetStream\x12\x1c.courier.v1.GetStreamRequest\x1a\x1d.courier.v1.GetStreamResponse\x12Q\n" +
@@ -2564,7 +2728,8 @@ const file_courier_v1_streams_proto_rawDesc = "" +
 	"\vListStreams\x12\x1e.courier.v1.ListStreamsRequest\x1a\x1f.courier.v1.ListStreamsResponse\x12Q\n" +
 	"\fDeleteStream\x12\x1f.courier.v1.DeleteStreamRequest\x1a .courier.v1.DeleteStreamResponse\x12?\n" +
 	"\x06Append\x12\x19.courier.v1.AppendRequest\x1a\x1a.courier.v1.AppendResponse\x12;\n" +
-	"\x04Read\x12\x17.courier.v1.ReadRequest\x1a\x18.courier.v1.ReadResponse0\x01\x12H\n" +
+	"\x04Read\x12\x17.courier.v1.ReadRequest\x1a\x18.courier.v1.ReadResponse0\x01\x12<\n" +
+	"\x05Fetch\x12\x18.courier.v1.FetchRequest\x1a\x19.courier.v1.FetchResponse\x12H\n" +
 	"\tJoinGroup\x12\x1c.courier.v1.JoinGroupRequest\x1a\x1d.courier.v1.JoinGroupResponse\x12H\n" +
 	"\tHeartbeat\x12\x1c.courier.v1.HeartbeatRequest\x1a\x1d.courier.v1.HeartbeatResponse\x129\n" +
 	"\x04Poll\x12\x17.courier.v1.PollRequest\x1a\x18.courier.v1.PollResponse\x12?\n" +
@@ -2587,7 +2752,7 @@ func file_courier_v1_streams_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_streams_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_courier_v1_streams_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_courier_v1_streams_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_courier_v1_streams_proto_goTypes = []any{
 	(StartFrom)(0),                // 0: courier.v1.StartFrom
 	(*StreamAttributes)(nil),      // 1: courier.v1.StreamAttributes
@@ -2614,52 +2779,54 @@ var file_courier_v1_streams_proto_goTypes = []any{
 	(*AppendResponse)(nil),        // 22: courier.v1.AppendResponse
 	(*ReadRequest)(nil),           // 23: courier.v1.ReadRequest
 	(*ReadResponse)(nil),          // 24: courier.v1.ReadResponse
-	(*JoinGroupRequest)(nil),      // 25: courier.v1.JoinGroupRequest
-	(*JoinGroupResponse)(nil),     // 26: courier.v1.JoinGroupResponse
-	(*HeartbeatRequest)(nil),      // 27: courier.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),     // 28: courier.v1.HeartbeatResponse
-	(*PollRequest)(nil),           // 29: courier.v1.PollRequest
-	(*PollResponse)(nil),          // 30: courier.v1.PollResponse
-	(*CommitRequest)(nil),         // 31: courier.v1.CommitRequest
-	(*CommitResponse)(nil),        // 32: courier.v1.CommitResponse
-	(*LeaveGroupRequest)(nil),     // 33: courier.v1.LeaveGroupRequest
-	(*LeaveGroupResponse)(nil),    // 34: courier.v1.LeaveGroupResponse
-	(*ResetOffsetsRequest)(nil),   // 35: courier.v1.ResetOffsetsRequest
-	(*ResetOffsetsResponse)(nil),  // 36: courier.v1.ResetOffsetsResponse
-	(*DeleteGroupRequest)(nil),    // 37: courier.v1.DeleteGroupRequest
-	(*DeleteGroupResponse)(nil),   // 38: courier.v1.DeleteGroupResponse
-	nil,                           // 39: courier.v1.GroupInfo.CommittedEntry
-	nil,                           // 40: courier.v1.GroupInfo.LagEntry
-	nil,                           // 41: courier.v1.Record.HeadersEntry
-	nil,                           // 42: courier.v1.StreamRecord.HeadersEntry
-	nil,                           // 43: courier.v1.Assignment.OffsetsEntry
-	nil,                           // 44: courier.v1.CommitRequest.OffsetsEntry
-	nil,                           // 45: courier.v1.ResetOffsetsResponse.OffsetsEntry
-	(*durationpb.Duration)(nil),   // 46: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 47: google.protobuf.Timestamp
-	(*Error)(nil),                 // 48: courier.v1.Error
-	(*emptypb.Empty)(nil),         // 49: google.protobuf.Empty
+	(*FetchRequest)(nil),          // 25: courier.v1.FetchRequest
+	(*FetchResponse)(nil),         // 26: courier.v1.FetchResponse
+	(*JoinGroupRequest)(nil),      // 27: courier.v1.JoinGroupRequest
+	(*JoinGroupResponse)(nil),     // 28: courier.v1.JoinGroupResponse
+	(*HeartbeatRequest)(nil),      // 29: courier.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),     // 30: courier.v1.HeartbeatResponse
+	(*PollRequest)(nil),           // 31: courier.v1.PollRequest
+	(*PollResponse)(nil),          // 32: courier.v1.PollResponse
+	(*CommitRequest)(nil),         // 33: courier.v1.CommitRequest
+	(*CommitResponse)(nil),        // 34: courier.v1.CommitResponse
+	(*LeaveGroupRequest)(nil),     // 35: courier.v1.LeaveGroupRequest
+	(*LeaveGroupResponse)(nil),    // 36: courier.v1.LeaveGroupResponse
+	(*ResetOffsetsRequest)(nil),   // 37: courier.v1.ResetOffsetsRequest
+	(*ResetOffsetsResponse)(nil),  // 38: courier.v1.ResetOffsetsResponse
+	(*DeleteGroupRequest)(nil),    // 39: courier.v1.DeleteGroupRequest
+	(*DeleteGroupResponse)(nil),   // 40: courier.v1.DeleteGroupResponse
+	nil,                           // 41: courier.v1.GroupInfo.CommittedEntry
+	nil,                           // 42: courier.v1.GroupInfo.LagEntry
+	nil,                           // 43: courier.v1.Record.HeadersEntry
+	nil,                           // 44: courier.v1.StreamRecord.HeadersEntry
+	nil,                           // 45: courier.v1.Assignment.OffsetsEntry
+	nil,                           // 46: courier.v1.CommitRequest.OffsetsEntry
+	nil,                           // 47: courier.v1.ResetOffsetsResponse.OffsetsEntry
+	(*durationpb.Duration)(nil),   // 48: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 49: google.protobuf.Timestamp
+	(*Error)(nil),                 // 50: courier.v1.Error
+	(*emptypb.Empty)(nil),         // 51: google.protobuf.Empty
 }
 var file_courier_v1_streams_proto_depIdxs = []int32{
-	46, // 0: courier.v1.StreamAttributes.retention:type_name -> google.protobuf.Duration
-	46, // 1: courier.v1.StreamAttributes.delete_retention:type_name -> google.protobuf.Duration
-	47, // 2: courier.v1.MemberInfo.last_seen:type_name -> google.protobuf.Timestamp
+	48, // 0: courier.v1.StreamAttributes.retention:type_name -> google.protobuf.Duration
+	48, // 1: courier.v1.StreamAttributes.delete_retention:type_name -> google.protobuf.Duration
+	49, // 2: courier.v1.MemberInfo.last_seen:type_name -> google.protobuf.Timestamp
 	3,  // 3: courier.v1.GroupInfo.members:type_name -> courier.v1.MemberInfo
-	39, // 4: courier.v1.GroupInfo.committed:type_name -> courier.v1.GroupInfo.CommittedEntry
-	40, // 5: courier.v1.GroupInfo.lag:type_name -> courier.v1.GroupInfo.LagEntry
+	41, // 4: courier.v1.GroupInfo.committed:type_name -> courier.v1.GroupInfo.CommittedEntry
+	42, // 5: courier.v1.GroupInfo.lag:type_name -> courier.v1.GroupInfo.LagEntry
 	0,  // 6: courier.v1.GroupInfo.start_from:type_name -> courier.v1.StartFrom
 	1,  // 7: courier.v1.StreamInfo.attributes:type_name -> courier.v1.StreamAttributes
-	47, // 8: courier.v1.StreamInfo.created_at:type_name -> google.protobuf.Timestamp
+	49, // 8: courier.v1.StreamInfo.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: courier.v1.StreamInfo.partitions:type_name -> courier.v1.PartitionInfo
 	4,  // 10: courier.v1.StreamInfo.groups:type_name -> courier.v1.GroupInfo
-	41, // 11: courier.v1.Record.headers:type_name -> courier.v1.Record.HeadersEntry
-	47, // 12: courier.v1.StreamRecord.timestamp:type_name -> google.protobuf.Timestamp
-	42, // 13: courier.v1.StreamRecord.headers:type_name -> courier.v1.StreamRecord.HeadersEntry
-	48, // 14: courier.v1.AppendResult.error:type_name -> courier.v1.Error
-	49, // 15: courier.v1.Position.earliest:type_name -> google.protobuf.Empty
-	49, // 16: courier.v1.Position.latest:type_name -> google.protobuf.Empty
-	47, // 17: courier.v1.Position.time:type_name -> google.protobuf.Timestamp
-	43, // 18: courier.v1.Assignment.offsets:type_name -> courier.v1.Assignment.OffsetsEntry
+	43, // 11: courier.v1.Record.headers:type_name -> courier.v1.Record.HeadersEntry
+	49, // 12: courier.v1.StreamRecord.timestamp:type_name -> google.protobuf.Timestamp
+	44, // 13: courier.v1.StreamRecord.headers:type_name -> courier.v1.StreamRecord.HeadersEntry
+	50, // 14: courier.v1.AppendResult.error:type_name -> courier.v1.Error
+	51, // 15: courier.v1.Position.earliest:type_name -> google.protobuf.Empty
+	51, // 16: courier.v1.Position.latest:type_name -> google.protobuf.Empty
+	49, // 17: courier.v1.Position.time:type_name -> google.protobuf.Timestamp
+	45, // 18: courier.v1.Assignment.offsets:type_name -> courier.v1.Assignment.OffsetsEntry
 	1,  // 19: courier.v1.CreateStreamRequest.attributes:type_name -> courier.v1.StreamAttributes
 	5,  // 20: courier.v1.CreateStreamResponse.stream:type_name -> courier.v1.StreamInfo
 	5,  // 21: courier.v1.GetStreamResponse.stream:type_name -> courier.v1.StreamInfo
@@ -2669,49 +2836,54 @@ var file_courier_v1_streams_proto_depIdxs = []int32{
 	8,  // 25: courier.v1.AppendResponse.results:type_name -> courier.v1.AppendResult
 	9,  // 26: courier.v1.ReadRequest.from:type_name -> courier.v1.Position
 	7,  // 27: courier.v1.ReadResponse.records:type_name -> courier.v1.StreamRecord
-	46, // 28: courier.v1.JoinGroupRequest.session_timeout:type_name -> google.protobuf.Duration
-	0,  // 29: courier.v1.JoinGroupRequest.start_from:type_name -> courier.v1.StartFrom
-	10, // 30: courier.v1.JoinGroupResponse.assignment:type_name -> courier.v1.Assignment
-	10, // 31: courier.v1.HeartbeatResponse.assignment:type_name -> courier.v1.Assignment
-	46, // 32: courier.v1.PollRequest.wait:type_name -> google.protobuf.Duration
-	7,  // 33: courier.v1.PollResponse.records:type_name -> courier.v1.StreamRecord
-	10, // 34: courier.v1.PollResponse.assignment:type_name -> courier.v1.Assignment
-	44, // 35: courier.v1.CommitRequest.offsets:type_name -> courier.v1.CommitRequest.OffsetsEntry
-	9,  // 36: courier.v1.ResetOffsetsRequest.to:type_name -> courier.v1.Position
-	45, // 37: courier.v1.ResetOffsetsResponse.offsets:type_name -> courier.v1.ResetOffsetsResponse.OffsetsEntry
-	11, // 38: courier.v1.StreamService.CreateStream:input_type -> courier.v1.CreateStreamRequest
-	13, // 39: courier.v1.StreamService.GetStream:input_type -> courier.v1.GetStreamRequest
-	15, // 40: courier.v1.StreamService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
-	17, // 41: courier.v1.StreamService.ListStreams:input_type -> courier.v1.ListStreamsRequest
-	19, // 42: courier.v1.StreamService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
-	21, // 43: courier.v1.StreamService.Append:input_type -> courier.v1.AppendRequest
-	23, // 44: courier.v1.StreamService.Read:input_type -> courier.v1.ReadRequest
-	25, // 45: courier.v1.StreamService.JoinGroup:input_type -> courier.v1.JoinGroupRequest
-	27, // 46: courier.v1.StreamService.Heartbeat:input_type -> courier.v1.HeartbeatRequest
-	29, // 47: courier.v1.StreamService.Poll:input_type -> courier.v1.PollRequest
-	31, // 48: courier.v1.StreamService.Commit:input_type -> courier.v1.CommitRequest
-	33, // 49: courier.v1.StreamService.LeaveGroup:input_type -> courier.v1.LeaveGroupRequest
-	35, // 50: courier.v1.StreamService.ResetOffsets:input_type -> courier.v1.ResetOffsetsRequest
-	37, // 51: courier.v1.StreamService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
-	12, // 52: courier.v1.StreamService.CreateStream:output_type -> courier.v1.CreateStreamResponse
-	14, // 53: courier.v1.StreamService.GetStream:output_type -> courier.v1.GetStreamResponse
-	16, // 54: courier.v1.StreamService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
-	18, // 55: courier.v1.StreamService.ListStreams:output_type -> courier.v1.ListStreamsResponse
-	20, // 56: courier.v1.StreamService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
-	22, // 57: courier.v1.StreamService.Append:output_type -> courier.v1.AppendResponse
-	24, // 58: courier.v1.StreamService.Read:output_type -> courier.v1.ReadResponse
-	26, // 59: courier.v1.StreamService.JoinGroup:output_type -> courier.v1.JoinGroupResponse
-	28, // 60: courier.v1.StreamService.Heartbeat:output_type -> courier.v1.HeartbeatResponse
-	30, // 61: courier.v1.StreamService.Poll:output_type -> courier.v1.PollResponse
-	32, // 62: courier.v1.StreamService.Commit:output_type -> courier.v1.CommitResponse
-	34, // 63: courier.v1.StreamService.LeaveGroup:output_type -> courier.v1.LeaveGroupResponse
-	36, // 64: courier.v1.StreamService.ResetOffsets:output_type -> courier.v1.ResetOffsetsResponse
-	38, // 65: courier.v1.StreamService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
-	52, // [52:66] is the sub-list for method output_type
-	38, // [38:52] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	9,  // 28: courier.v1.FetchRequest.from:type_name -> courier.v1.Position
+	48, // 29: courier.v1.FetchRequest.wait:type_name -> google.protobuf.Duration
+	7,  // 30: courier.v1.FetchResponse.records:type_name -> courier.v1.StreamRecord
+	48, // 31: courier.v1.JoinGroupRequest.session_timeout:type_name -> google.protobuf.Duration
+	0,  // 32: courier.v1.JoinGroupRequest.start_from:type_name -> courier.v1.StartFrom
+	10, // 33: courier.v1.JoinGroupResponse.assignment:type_name -> courier.v1.Assignment
+	10, // 34: courier.v1.HeartbeatResponse.assignment:type_name -> courier.v1.Assignment
+	48, // 35: courier.v1.PollRequest.wait:type_name -> google.protobuf.Duration
+	7,  // 36: courier.v1.PollResponse.records:type_name -> courier.v1.StreamRecord
+	10, // 37: courier.v1.PollResponse.assignment:type_name -> courier.v1.Assignment
+	46, // 38: courier.v1.CommitRequest.offsets:type_name -> courier.v1.CommitRequest.OffsetsEntry
+	9,  // 39: courier.v1.ResetOffsetsRequest.to:type_name -> courier.v1.Position
+	47, // 40: courier.v1.ResetOffsetsResponse.offsets:type_name -> courier.v1.ResetOffsetsResponse.OffsetsEntry
+	11, // 41: courier.v1.StreamService.CreateStream:input_type -> courier.v1.CreateStreamRequest
+	13, // 42: courier.v1.StreamService.GetStream:input_type -> courier.v1.GetStreamRequest
+	15, // 43: courier.v1.StreamService.UpdateStream:input_type -> courier.v1.UpdateStreamRequest
+	17, // 44: courier.v1.StreamService.ListStreams:input_type -> courier.v1.ListStreamsRequest
+	19, // 45: courier.v1.StreamService.DeleteStream:input_type -> courier.v1.DeleteStreamRequest
+	21, // 46: courier.v1.StreamService.Append:input_type -> courier.v1.AppendRequest
+	23, // 47: courier.v1.StreamService.Read:input_type -> courier.v1.ReadRequest
+	25, // 48: courier.v1.StreamService.Fetch:input_type -> courier.v1.FetchRequest
+	27, // 49: courier.v1.StreamService.JoinGroup:input_type -> courier.v1.JoinGroupRequest
+	29, // 50: courier.v1.StreamService.Heartbeat:input_type -> courier.v1.HeartbeatRequest
+	31, // 51: courier.v1.StreamService.Poll:input_type -> courier.v1.PollRequest
+	33, // 52: courier.v1.StreamService.Commit:input_type -> courier.v1.CommitRequest
+	35, // 53: courier.v1.StreamService.LeaveGroup:input_type -> courier.v1.LeaveGroupRequest
+	37, // 54: courier.v1.StreamService.ResetOffsets:input_type -> courier.v1.ResetOffsetsRequest
+	39, // 55: courier.v1.StreamService.DeleteGroup:input_type -> courier.v1.DeleteGroupRequest
+	12, // 56: courier.v1.StreamService.CreateStream:output_type -> courier.v1.CreateStreamResponse
+	14, // 57: courier.v1.StreamService.GetStream:output_type -> courier.v1.GetStreamResponse
+	16, // 58: courier.v1.StreamService.UpdateStream:output_type -> courier.v1.UpdateStreamResponse
+	18, // 59: courier.v1.StreamService.ListStreams:output_type -> courier.v1.ListStreamsResponse
+	20, // 60: courier.v1.StreamService.DeleteStream:output_type -> courier.v1.DeleteStreamResponse
+	22, // 61: courier.v1.StreamService.Append:output_type -> courier.v1.AppendResponse
+	24, // 62: courier.v1.StreamService.Read:output_type -> courier.v1.ReadResponse
+	26, // 63: courier.v1.StreamService.Fetch:output_type -> courier.v1.FetchResponse
+	28, // 64: courier.v1.StreamService.JoinGroup:output_type -> courier.v1.JoinGroupResponse
+	30, // 65: courier.v1.StreamService.Heartbeat:output_type -> courier.v1.HeartbeatResponse
+	32, // 66: courier.v1.StreamService.Poll:output_type -> courier.v1.PollResponse
+	34, // 67: courier.v1.StreamService.Commit:output_type -> courier.v1.CommitResponse
+	36, // 68: courier.v1.StreamService.LeaveGroup:output_type -> courier.v1.LeaveGroupResponse
+	38, // 69: courier.v1.StreamService.ResetOffsets:output_type -> courier.v1.ResetOffsetsResponse
+	40, // 70: courier.v1.StreamService.DeleteGroup:output_type -> courier.v1.DeleteGroupResponse
+	56, // [56:71] is the sub-list for method output_type
+	41, // [41:56] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_streams_proto_init() }
@@ -2734,7 +2906,7 @@ func file_courier_v1_streams_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_streams_proto_rawDesc), len(file_courier_v1_streams_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

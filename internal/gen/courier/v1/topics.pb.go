@@ -1881,6 +1881,131 @@ func (x *ReceiveSubscriptionResponse) GetDeliveries() []*Delivery {
 	return nil
 }
 
+type PullSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The durable subscription's name.
+	Subscription string `protobuf:"bytes,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	// The most messages to answer: 1..1000, default (0) 1.
+	Max int32 `protobuf:"varint,3,opt,name=max,proto3" json:"max,omitempty"`
+	// How long to wait for the first message (at most 20s): unset uses the
+	// subscription queue's receive_wait, zero answers at once.
+	Wait *durationpb.Duration `protobuf:"bytes,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	// Overrides the subscription queue's visibility timeout (up to 12h).
+	Visibility    *durationpb.Duration `protobuf:"bytes,5,opt,name=visibility,proto3" json:"visibility,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullSubscriptionRequest) Reset() {
+	*x = PullSubscriptionRequest{}
+	mi := &file_courier_v1_topics_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullSubscriptionRequest) ProtoMessage() {}
+
+func (x *PullSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_topics_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*PullSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PullSubscriptionRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *PullSubscriptionRequest) GetSubscription() string {
+	if x != nil {
+		return x.Subscription
+	}
+	return ""
+}
+
+func (x *PullSubscriptionRequest) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *PullSubscriptionRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+func (x *PullSubscriptionRequest) GetVisibility() *durationpb.Duration {
+	if x != nil {
+		return x.Visibility
+	}
+	return nil
+}
+
+type PullSubscriptionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullSubscriptionResponse) Reset() {
+	*x = PullSubscriptionResponse{}
+	mi := &file_courier_v1_topics_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullSubscriptionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullSubscriptionResponse) ProtoMessage() {}
+
+func (x *PullSubscriptionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_courier_v1_topics_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullSubscriptionResponse.ProtoReflect.Descriptor instead.
+func (*PullSubscriptionResponse) Descriptor() ([]byte, []int) {
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PullSubscriptionResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
 type AckSubscriptionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
@@ -1892,7 +2017,7 @@ type AckSubscriptionRequest struct {
 
 func (x *AckSubscriptionRequest) Reset() {
 	*x = AckSubscriptionRequest{}
-	mi := &file_courier_v1_topics_proto_msgTypes[29]
+	mi := &file_courier_v1_topics_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +2029,7 @@ func (x *AckSubscriptionRequest) String() string {
 func (*AckSubscriptionRequest) ProtoMessage() {}
 
 func (x *AckSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[29]
+	mi := &file_courier_v1_topics_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +2042,7 @@ func (x *AckSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*AckSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{29}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AckSubscriptionRequest) GetTopic() string {
@@ -1950,7 +2075,7 @@ type AckSubscriptionResponse struct {
 
 func (x *AckSubscriptionResponse) Reset() {
 	*x = AckSubscriptionResponse{}
-	mi := &file_courier_v1_topics_proto_msgTypes[30]
+	mi := &file_courier_v1_topics_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2087,7 @@ func (x *AckSubscriptionResponse) String() string {
 func (*AckSubscriptionResponse) ProtoMessage() {}
 
 func (x *AckSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[30]
+	mi := &file_courier_v1_topics_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2100,7 @@ func (x *AckSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*AckSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{30}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AckSubscriptionResponse) GetFailed() []*SettleFailure {
@@ -1998,7 +2123,7 @@ type NackSubscriptionRequest struct {
 
 func (x *NackSubscriptionRequest) Reset() {
 	*x = NackSubscriptionRequest{}
-	mi := &file_courier_v1_topics_proto_msgTypes[31]
+	mi := &file_courier_v1_topics_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2135,7 @@ func (x *NackSubscriptionRequest) String() string {
 func (*NackSubscriptionRequest) ProtoMessage() {}
 
 func (x *NackSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[31]
+	mi := &file_courier_v1_topics_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2148,7 @@ func (x *NackSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*NackSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{31}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *NackSubscriptionRequest) GetTopic() string {
@@ -2063,7 +2188,7 @@ type NackSubscriptionResponse struct {
 
 func (x *NackSubscriptionResponse) Reset() {
 	*x = NackSubscriptionResponse{}
-	mi := &file_courier_v1_topics_proto_msgTypes[32]
+	mi := &file_courier_v1_topics_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2075,7 +2200,7 @@ func (x *NackSubscriptionResponse) String() string {
 func (*NackSubscriptionResponse) ProtoMessage() {}
 
 func (x *NackSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[32]
+	mi := &file_courier_v1_topics_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2088,7 +2213,7 @@ func (x *NackSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*NackSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{32}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NackSubscriptionResponse) GetFailed() []*SettleFailure {
@@ -2111,7 +2236,7 @@ type ExtendSubscriptionRequest struct {
 
 func (x *ExtendSubscriptionRequest) Reset() {
 	*x = ExtendSubscriptionRequest{}
-	mi := &file_courier_v1_topics_proto_msgTypes[33]
+	mi := &file_courier_v1_topics_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2248,7 @@ func (x *ExtendSubscriptionRequest) String() string {
 func (*ExtendSubscriptionRequest) ProtoMessage() {}
 
 func (x *ExtendSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[33]
+	mi := &file_courier_v1_topics_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2261,7 @@ func (x *ExtendSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ExtendSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{33}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExtendSubscriptionRequest) GetTopic() string {
@@ -2176,7 +2301,7 @@ type ExtendSubscriptionResponse struct {
 
 func (x *ExtendSubscriptionResponse) Reset() {
 	*x = ExtendSubscriptionResponse{}
-	mi := &file_courier_v1_topics_proto_msgTypes[34]
+	mi := &file_courier_v1_topics_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2313,7 @@ func (x *ExtendSubscriptionResponse) String() string {
 func (*ExtendSubscriptionResponse) ProtoMessage() {}
 
 func (x *ExtendSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[34]
+	mi := &file_courier_v1_topics_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2326,7 @@ func (x *ExtendSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*ExtendSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{34}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ExtendSubscriptionResponse) GetFailed() []*SettleFailure {
@@ -2229,7 +2354,7 @@ type TailRequest struct {
 
 func (x *TailRequest) Reset() {
 	*x = TailRequest{}
-	mi := &file_courier_v1_topics_proto_msgTypes[35]
+	mi := &file_courier_v1_topics_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2366,7 @@ func (x *TailRequest) String() string {
 func (*TailRequest) ProtoMessage() {}
 
 func (x *TailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[35]
+	mi := &file_courier_v1_topics_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2379,7 @@ func (x *TailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TailRequest.ProtoReflect.Descriptor instead.
 func (*TailRequest) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{35}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TailRequest) GetTopic() string {
@@ -2312,7 +2437,7 @@ type TailResponse struct {
 
 func (x *TailResponse) Reset() {
 	*x = TailResponse{}
-	mi := &file_courier_v1_topics_proto_msgTypes[36]
+	mi := &file_courier_v1_topics_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2449,7 @@ func (x *TailResponse) String() string {
 func (*TailResponse) ProtoMessage() {}
 
 func (x *TailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_courier_v1_topics_proto_msgTypes[36]
+	mi := &file_courier_v1_topics_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2462,7 @@ func (x *TailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TailResponse.ProtoReflect.Descriptor instead.
 func (*TailResponse) Descriptor() ([]byte, []int) {
-	return file_courier_v1_topics_proto_rawDescGZIP(), []int{36}
+	return file_courier_v1_topics_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TailResponse) GetMessage() *Delivery {
@@ -2475,6 +2600,18 @@ const file_courier_v1_topics_proto_rawDesc = "" +
 	"\x1bReceiveSubscriptionResponse\x124\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
+	"deliveries\"\xcf\x01\n" +
+	"\x17PullSubscriptionRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\"\n" +
+	"\fsubscription\x18\x02 \x01(\tR\fsubscription\x12\x10\n" +
+	"\x03max\x18\x03 \x01(\x05R\x03max\x12-\n" +
+	"\x04wait\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x04wait\x129\n" +
+	"\n" +
+	"visibility\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"visibility\"P\n" +
+	"\x18PullSubscriptionResponse\x124\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x14.courier.v1.DeliveryR\n" +
 	"deliveries\"n\n" +
 	"\x16AckSubscriptionRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\"\n" +
@@ -2524,7 +2661,7 @@ const file_courier_v1_topics_proto_rawDesc = "" +
 	"\bOverflow\x12\x18\n" +
 	"\x14OVERFLOW_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OVERFLOW_DROP_OLDEST\x10\x01\x12\x12\n" +
-	"\x0eOVERFLOW_BLOCK\x10\x022\x8d\n" +
+	"\x0eOVERFLOW_BLOCK\x10\x022\xec\n" +
 	"\n" +
 	"\fTopicService\x12N\n" +
 	"\vCreateTopic\x12\x1e.courier.v1.CreateTopicRequest\x1a\x1f.courier.v1.CreateTopicResponse\x12E\n" +
@@ -2538,7 +2675,8 @@ const file_courier_v1_topics_proto_rawDesc = "" +
 	"\x11ListSubscriptions\x12$.courier.v1.ListSubscriptionsRequest\x1a%.courier.v1.ListSubscriptionsResponse\x12N\n" +
 	"\vUnsubscribe\x12\x1e.courier.v1.UnsubscribeRequest\x1a\x1f.courier.v1.UnsubscribeResponse\x12f\n" +
 	"\x13ConfirmSubscription\x12&.courier.v1.ConfirmSubscriptionRequest\x1a'.courier.v1.ConfirmSubscriptionResponse\x12h\n" +
-	"\x13ReceiveSubscription\x12&.courier.v1.ReceiveSubscriptionRequest\x1a'.courier.v1.ReceiveSubscriptionResponse0\x01\x12Z\n" +
+	"\x13ReceiveSubscription\x12&.courier.v1.ReceiveSubscriptionRequest\x1a'.courier.v1.ReceiveSubscriptionResponse0\x01\x12]\n" +
+	"\x10PullSubscription\x12#.courier.v1.PullSubscriptionRequest\x1a$.courier.v1.PullSubscriptionResponse\x12Z\n" +
 	"\x0fAckSubscription\x12\".courier.v1.AckSubscriptionRequest\x1a#.courier.v1.AckSubscriptionResponse\x12]\n" +
 	"\x10NackSubscription\x12#.courier.v1.NackSubscriptionRequest\x1a$.courier.v1.NackSubscriptionResponse\x12c\n" +
 	"\x12ExtendSubscription\x12%.courier.v1.ExtendSubscriptionRequest\x1a&.courier.v1.ExtendSubscriptionResponse\x12;\n" +
@@ -2557,7 +2695,7 @@ func file_courier_v1_topics_proto_rawDescGZIP() []byte {
 }
 
 var file_courier_v1_topics_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_courier_v1_topics_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_courier_v1_topics_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_courier_v1_topics_proto_goTypes = []any{
 	(SubscriptionKind)(0),               // 0: courier.v1.SubscriptionKind
 	(FilterScope)(0),                    // 1: courier.v1.FilterScope
@@ -2592,95 +2730,102 @@ var file_courier_v1_topics_proto_goTypes = []any{
 	(*ConfirmSubscriptionResponse)(nil), // 30: courier.v1.ConfirmSubscriptionResponse
 	(*ReceiveSubscriptionRequest)(nil),  // 31: courier.v1.ReceiveSubscriptionRequest
 	(*ReceiveSubscriptionResponse)(nil), // 32: courier.v1.ReceiveSubscriptionResponse
-	(*AckSubscriptionRequest)(nil),      // 33: courier.v1.AckSubscriptionRequest
-	(*AckSubscriptionResponse)(nil),     // 34: courier.v1.AckSubscriptionResponse
-	(*NackSubscriptionRequest)(nil),     // 35: courier.v1.NackSubscriptionRequest
-	(*NackSubscriptionResponse)(nil),    // 36: courier.v1.NackSubscriptionResponse
-	(*ExtendSubscriptionRequest)(nil),   // 37: courier.v1.ExtendSubscriptionRequest
-	(*ExtendSubscriptionResponse)(nil),  // 38: courier.v1.ExtendSubscriptionResponse
-	(*TailRequest)(nil),                 // 39: courier.v1.TailRequest
-	(*TailResponse)(nil),                // 40: courier.v1.TailResponse
-	(*timestamppb.Timestamp)(nil),       // 41: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 42: google.protobuf.Duration
-	(*QueueAttributes)(nil),             // 43: courier.v1.QueueAttributes
-	(*QueueStats)(nil),                  // 44: courier.v1.QueueStats
-	(*Message)(nil),                     // 45: courier.v1.Message
-	(*SendResult)(nil),                  // 46: courier.v1.SendResult
-	(*Delivery)(nil),                    // 47: courier.v1.Delivery
-	(*SettleFailure)(nil),               // 48: courier.v1.SettleFailure
+	(*PullSubscriptionRequest)(nil),     // 33: courier.v1.PullSubscriptionRequest
+	(*PullSubscriptionResponse)(nil),    // 34: courier.v1.PullSubscriptionResponse
+	(*AckSubscriptionRequest)(nil),      // 35: courier.v1.AckSubscriptionRequest
+	(*AckSubscriptionResponse)(nil),     // 36: courier.v1.AckSubscriptionResponse
+	(*NackSubscriptionRequest)(nil),     // 37: courier.v1.NackSubscriptionRequest
+	(*NackSubscriptionResponse)(nil),    // 38: courier.v1.NackSubscriptionResponse
+	(*ExtendSubscriptionRequest)(nil),   // 39: courier.v1.ExtendSubscriptionRequest
+	(*ExtendSubscriptionResponse)(nil),  // 40: courier.v1.ExtendSubscriptionResponse
+	(*TailRequest)(nil),                 // 41: courier.v1.TailRequest
+	(*TailResponse)(nil),                // 42: courier.v1.TailResponse
+	(*timestamppb.Timestamp)(nil),       // 43: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 44: google.protobuf.Duration
+	(*QueueAttributes)(nil),             // 45: courier.v1.QueueAttributes
+	(*QueueStats)(nil),                  // 46: courier.v1.QueueStats
+	(*Message)(nil),                     // 47: courier.v1.Message
+	(*SendResult)(nil),                  // 48: courier.v1.SendResult
+	(*Delivery)(nil),                    // 49: courier.v1.Delivery
+	(*SettleFailure)(nil),               // 50: courier.v1.SettleFailure
 }
 var file_courier_v1_topics_proto_depIdxs = []int32{
 	4,  // 0: courier.v1.TopicInfo.attributes:type_name -> courier.v1.TopicAttributes
-	41, // 1: courier.v1.TopicInfo.created_at:type_name -> google.protobuf.Timestamp
+	43, // 1: courier.v1.TopicInfo.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: courier.v1.TopicInfo.stats:type_name -> courier.v1.TopicStats
-	42, // 3: courier.v1.PushPolicy.min_delay:type_name -> google.protobuf.Duration
-	42, // 4: courier.v1.PushPolicy.max_delay:type_name -> google.protobuf.Duration
-	42, // 5: courier.v1.PushPolicy.timeout:type_name -> google.protobuf.Duration
+	44, // 3: courier.v1.PushPolicy.min_delay:type_name -> google.protobuf.Duration
+	44, // 4: courier.v1.PushPolicy.max_delay:type_name -> google.protobuf.Duration
+	44, // 5: courier.v1.PushPolicy.timeout:type_name -> google.protobuf.Duration
 	0,  // 6: courier.v1.Subscription.kind:type_name -> courier.v1.SubscriptionKind
 	1,  // 7: courier.v1.Subscription.filter_scope:type_name -> courier.v1.FilterScope
-	43, // 8: courier.v1.Subscription.attributes:type_name -> courier.v1.QueueAttributes
+	45, // 8: courier.v1.Subscription.attributes:type_name -> courier.v1.QueueAttributes
 	7,  // 9: courier.v1.Subscription.push:type_name -> courier.v1.PushPolicy
-	44, // 10: courier.v1.SubscriptionStats.backlog:type_name -> courier.v1.QueueStats
+	46, // 10: courier.v1.SubscriptionStats.backlog:type_name -> courier.v1.QueueStats
 	8,  // 11: courier.v1.SubscriptionInfo.subscription:type_name -> courier.v1.Subscription
 	2,  // 12: courier.v1.SubscriptionInfo.status:type_name -> courier.v1.SubscriptionStatus
-	41, // 13: courier.v1.SubscriptionInfo.created_at:type_name -> google.protobuf.Timestamp
-	41, // 14: courier.v1.SubscriptionInfo.updated_at:type_name -> google.protobuf.Timestamp
+	43, // 13: courier.v1.SubscriptionInfo.created_at:type_name -> google.protobuf.Timestamp
+	43, // 14: courier.v1.SubscriptionInfo.updated_at:type_name -> google.protobuf.Timestamp
 	9,  // 15: courier.v1.SubscriptionInfo.stats:type_name -> courier.v1.SubscriptionStats
 	4,  // 16: courier.v1.CreateTopicRequest.attributes:type_name -> courier.v1.TopicAttributes
 	6,  // 17: courier.v1.CreateTopicResponse.topic:type_name -> courier.v1.TopicInfo
 	6,  // 18: courier.v1.GetTopicResponse.topic:type_name -> courier.v1.TopicInfo
-	45, // 19: courier.v1.PublishRequest.messages:type_name -> courier.v1.Message
-	46, // 20: courier.v1.PublishResponse.results:type_name -> courier.v1.SendResult
+	47, // 19: courier.v1.PublishRequest.messages:type_name -> courier.v1.Message
+	48, // 20: courier.v1.PublishResponse.results:type_name -> courier.v1.SendResult
 	8,  // 21: courier.v1.SubscribeRequest.subscription:type_name -> courier.v1.Subscription
 	10, // 22: courier.v1.SubscribeResponse.subscription:type_name -> courier.v1.SubscriptionInfo
 	10, // 23: courier.v1.GetSubscriptionResponse.subscription:type_name -> courier.v1.SubscriptionInfo
 	10, // 24: courier.v1.ListSubscriptionsResponse.subscriptions:type_name -> courier.v1.SubscriptionInfo
 	10, // 25: courier.v1.ConfirmSubscriptionResponse.subscription:type_name -> courier.v1.SubscriptionInfo
-	42, // 26: courier.v1.ReceiveSubscriptionRequest.visibility:type_name -> google.protobuf.Duration
-	47, // 27: courier.v1.ReceiveSubscriptionResponse.deliveries:type_name -> courier.v1.Delivery
-	48, // 28: courier.v1.AckSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
-	42, // 29: courier.v1.NackSubscriptionRequest.delay:type_name -> google.protobuf.Duration
-	48, // 30: courier.v1.NackSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
-	42, // 31: courier.v1.ExtendSubscriptionRequest.visibility:type_name -> google.protobuf.Duration
-	48, // 32: courier.v1.ExtendSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
-	1,  // 33: courier.v1.TailRequest.filter_scope:type_name -> courier.v1.FilterScope
-	3,  // 34: courier.v1.TailRequest.overflow:type_name -> courier.v1.Overflow
-	47, // 35: courier.v1.TailResponse.message:type_name -> courier.v1.Delivery
-	11, // 36: courier.v1.TopicService.CreateTopic:input_type -> courier.v1.CreateTopicRequest
-	13, // 37: courier.v1.TopicService.GetTopic:input_type -> courier.v1.GetTopicRequest
-	15, // 38: courier.v1.TopicService.ListTopics:input_type -> courier.v1.ListTopicsRequest
-	17, // 39: courier.v1.TopicService.DeleteTopic:input_type -> courier.v1.DeleteTopicRequest
-	19, // 40: courier.v1.TopicService.Publish:input_type -> courier.v1.PublishRequest
-	21, // 41: courier.v1.TopicService.Subscribe:input_type -> courier.v1.SubscribeRequest
-	23, // 42: courier.v1.TopicService.GetSubscription:input_type -> courier.v1.GetSubscriptionRequest
-	25, // 43: courier.v1.TopicService.ListSubscriptions:input_type -> courier.v1.ListSubscriptionsRequest
-	27, // 44: courier.v1.TopicService.Unsubscribe:input_type -> courier.v1.UnsubscribeRequest
-	29, // 45: courier.v1.TopicService.ConfirmSubscription:input_type -> courier.v1.ConfirmSubscriptionRequest
-	31, // 46: courier.v1.TopicService.ReceiveSubscription:input_type -> courier.v1.ReceiveSubscriptionRequest
-	33, // 47: courier.v1.TopicService.AckSubscription:input_type -> courier.v1.AckSubscriptionRequest
-	35, // 48: courier.v1.TopicService.NackSubscription:input_type -> courier.v1.NackSubscriptionRequest
-	37, // 49: courier.v1.TopicService.ExtendSubscription:input_type -> courier.v1.ExtendSubscriptionRequest
-	39, // 50: courier.v1.TopicService.Tail:input_type -> courier.v1.TailRequest
-	12, // 51: courier.v1.TopicService.CreateTopic:output_type -> courier.v1.CreateTopicResponse
-	14, // 52: courier.v1.TopicService.GetTopic:output_type -> courier.v1.GetTopicResponse
-	16, // 53: courier.v1.TopicService.ListTopics:output_type -> courier.v1.ListTopicsResponse
-	18, // 54: courier.v1.TopicService.DeleteTopic:output_type -> courier.v1.DeleteTopicResponse
-	20, // 55: courier.v1.TopicService.Publish:output_type -> courier.v1.PublishResponse
-	22, // 56: courier.v1.TopicService.Subscribe:output_type -> courier.v1.SubscribeResponse
-	24, // 57: courier.v1.TopicService.GetSubscription:output_type -> courier.v1.GetSubscriptionResponse
-	26, // 58: courier.v1.TopicService.ListSubscriptions:output_type -> courier.v1.ListSubscriptionsResponse
-	28, // 59: courier.v1.TopicService.Unsubscribe:output_type -> courier.v1.UnsubscribeResponse
-	30, // 60: courier.v1.TopicService.ConfirmSubscription:output_type -> courier.v1.ConfirmSubscriptionResponse
-	32, // 61: courier.v1.TopicService.ReceiveSubscription:output_type -> courier.v1.ReceiveSubscriptionResponse
-	34, // 62: courier.v1.TopicService.AckSubscription:output_type -> courier.v1.AckSubscriptionResponse
-	36, // 63: courier.v1.TopicService.NackSubscription:output_type -> courier.v1.NackSubscriptionResponse
-	38, // 64: courier.v1.TopicService.ExtendSubscription:output_type -> courier.v1.ExtendSubscriptionResponse
-	40, // 65: courier.v1.TopicService.Tail:output_type -> courier.v1.TailResponse
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	44, // 26: courier.v1.ReceiveSubscriptionRequest.visibility:type_name -> google.protobuf.Duration
+	49, // 27: courier.v1.ReceiveSubscriptionResponse.deliveries:type_name -> courier.v1.Delivery
+	44, // 28: courier.v1.PullSubscriptionRequest.wait:type_name -> google.protobuf.Duration
+	44, // 29: courier.v1.PullSubscriptionRequest.visibility:type_name -> google.protobuf.Duration
+	49, // 30: courier.v1.PullSubscriptionResponse.deliveries:type_name -> courier.v1.Delivery
+	50, // 31: courier.v1.AckSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
+	44, // 32: courier.v1.NackSubscriptionRequest.delay:type_name -> google.protobuf.Duration
+	50, // 33: courier.v1.NackSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
+	44, // 34: courier.v1.ExtendSubscriptionRequest.visibility:type_name -> google.protobuf.Duration
+	50, // 35: courier.v1.ExtendSubscriptionResponse.failed:type_name -> courier.v1.SettleFailure
+	1,  // 36: courier.v1.TailRequest.filter_scope:type_name -> courier.v1.FilterScope
+	3,  // 37: courier.v1.TailRequest.overflow:type_name -> courier.v1.Overflow
+	49, // 38: courier.v1.TailResponse.message:type_name -> courier.v1.Delivery
+	11, // 39: courier.v1.TopicService.CreateTopic:input_type -> courier.v1.CreateTopicRequest
+	13, // 40: courier.v1.TopicService.GetTopic:input_type -> courier.v1.GetTopicRequest
+	15, // 41: courier.v1.TopicService.ListTopics:input_type -> courier.v1.ListTopicsRequest
+	17, // 42: courier.v1.TopicService.DeleteTopic:input_type -> courier.v1.DeleteTopicRequest
+	19, // 43: courier.v1.TopicService.Publish:input_type -> courier.v1.PublishRequest
+	21, // 44: courier.v1.TopicService.Subscribe:input_type -> courier.v1.SubscribeRequest
+	23, // 45: courier.v1.TopicService.GetSubscription:input_type -> courier.v1.GetSubscriptionRequest
+	25, // 46: courier.v1.TopicService.ListSubscriptions:input_type -> courier.v1.ListSubscriptionsRequest
+	27, // 47: courier.v1.TopicService.Unsubscribe:input_type -> courier.v1.UnsubscribeRequest
+	29, // 48: courier.v1.TopicService.ConfirmSubscription:input_type -> courier.v1.ConfirmSubscriptionRequest
+	31, // 49: courier.v1.TopicService.ReceiveSubscription:input_type -> courier.v1.ReceiveSubscriptionRequest
+	33, // 50: courier.v1.TopicService.PullSubscription:input_type -> courier.v1.PullSubscriptionRequest
+	35, // 51: courier.v1.TopicService.AckSubscription:input_type -> courier.v1.AckSubscriptionRequest
+	37, // 52: courier.v1.TopicService.NackSubscription:input_type -> courier.v1.NackSubscriptionRequest
+	39, // 53: courier.v1.TopicService.ExtendSubscription:input_type -> courier.v1.ExtendSubscriptionRequest
+	41, // 54: courier.v1.TopicService.Tail:input_type -> courier.v1.TailRequest
+	12, // 55: courier.v1.TopicService.CreateTopic:output_type -> courier.v1.CreateTopicResponse
+	14, // 56: courier.v1.TopicService.GetTopic:output_type -> courier.v1.GetTopicResponse
+	16, // 57: courier.v1.TopicService.ListTopics:output_type -> courier.v1.ListTopicsResponse
+	18, // 58: courier.v1.TopicService.DeleteTopic:output_type -> courier.v1.DeleteTopicResponse
+	20, // 59: courier.v1.TopicService.Publish:output_type -> courier.v1.PublishResponse
+	22, // 60: courier.v1.TopicService.Subscribe:output_type -> courier.v1.SubscribeResponse
+	24, // 61: courier.v1.TopicService.GetSubscription:output_type -> courier.v1.GetSubscriptionResponse
+	26, // 62: courier.v1.TopicService.ListSubscriptions:output_type -> courier.v1.ListSubscriptionsResponse
+	28, // 63: courier.v1.TopicService.Unsubscribe:output_type -> courier.v1.UnsubscribeResponse
+	30, // 64: courier.v1.TopicService.ConfirmSubscription:output_type -> courier.v1.ConfirmSubscriptionResponse
+	32, // 65: courier.v1.TopicService.ReceiveSubscription:output_type -> courier.v1.ReceiveSubscriptionResponse
+	34, // 66: courier.v1.TopicService.PullSubscription:output_type -> courier.v1.PullSubscriptionResponse
+	36, // 67: courier.v1.TopicService.AckSubscription:output_type -> courier.v1.AckSubscriptionResponse
+	38, // 68: courier.v1.TopicService.NackSubscription:output_type -> courier.v1.NackSubscriptionResponse
+	40, // 69: courier.v1.TopicService.ExtendSubscription:output_type -> courier.v1.ExtendSubscriptionResponse
+	42, // 70: courier.v1.TopicService.Tail:output_type -> courier.v1.TailResponse
+	55, // [55:71] is the sub-list for method output_type
+	39, // [39:55] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_courier_v1_topics_proto_init() }
@@ -2696,7 +2841,7 @@ func file_courier_v1_topics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_courier_v1_topics_proto_rawDesc), len(file_courier_v1_topics_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

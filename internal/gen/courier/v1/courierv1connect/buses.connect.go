@@ -64,6 +64,11 @@ const (
 	// BusServiceRemoveTargetsProcedure is the fully-qualified name of the BusService's RemoveTargets
 	// RPC.
 	BusServiceRemoveTargetsProcedure = "/courier.v1.BusService/RemoveTargets"
+	// BusServiceReceiveTargetProcedure is the fully-qualified name of the BusService's ReceiveTarget
+	// RPC.
+	BusServiceReceiveTargetProcedure = "/courier.v1.BusService/ReceiveTarget"
+	// BusServiceSettleTargetProcedure is the fully-qualified name of the BusService's SettleTarget RPC.
+	BusServiceSettleTargetProcedure = "/courier.v1.BusService/SettleTarget"
 	// BusServiceCreateArchiveProcedure is the fully-qualified name of the BusService's CreateArchive
 	// RPC.
 	BusServiceCreateArchiveProcedure = "/courier.v1.BusService/CreateArchive"
@@ -117,6 +122,14 @@ type BusServiceClient interface {
 	// RemoveTargets removes targets of a rule by ID, with their pending
 	// deliveries.
 	RemoveTargets(context.Context, *v1.RemoveTargetsRequest) (*v1.RemoveTargetsResponse, error)
+	// ReceiveTarget answers up to max deliveries of a handler target (kind
+	// TARGET_KIND_HANDLER), long-polling up to wait for the first one, like
+	// QueueService.Pull. Each delivery is settled with SettleTarget before
+	// its visibility ends, or it is retried by the target's retry policy.
+	ReceiveTarget(context.Context, *v1.ReceiveTargetRequest) (*v1.ReceiveTargetResponse, error)
+	// SettleTarget acks a delivery of a handler target, or fails it with a
+	// reason (the target's retry policy and dead-letter queue apply).
+	SettleTarget(context.Context, *v1.SettleTargetRequest) (*v1.SettleTargetResponse, error)
 	// CreateArchive creates an archive of a bus: from now on it keeps the
 	// bus's events (or those matching its pattern). Idempotent for equal
 	// settings.
@@ -222,6 +235,18 @@ func NewBusServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...
 			connect.WithSchema(busServiceMethods.ByName("RemoveTargets")),
 			connect.WithClientOptions(opts...),
 		),
+		receiveTarget: connect.NewClient[v1.ReceiveTargetRequest, v1.ReceiveTargetResponse](
+			httpClient,
+			baseURL+BusServiceReceiveTargetProcedure,
+			connect.WithSchema(busServiceMethods.ByName("ReceiveTarget")),
+			connect.WithClientOptions(opts...),
+		),
+		settleTarget: connect.NewClient[v1.SettleTargetRequest, v1.SettleTargetResponse](
+			httpClient,
+			baseURL+BusServiceSettleTargetProcedure,
+			connect.WithSchema(busServiceMethods.ByName("SettleTarget")),
+			connect.WithClientOptions(opts...),
+		),
 		createArchive: connect.NewClient[v1.CreateArchiveRequest, v1.CreateArchiveResponse](
 			httpClient,
 			baseURL+BusServiceCreateArchiveProcedure,
@@ -287,6 +312,8 @@ type busServiceClient struct {
 	deleteRule    *connect.Client[v1.DeleteRuleRequest, v1.DeleteRuleResponse]
 	putTargets    *connect.Client[v1.PutTargetsRequest, v1.PutTargetsResponse]
 	removeTargets *connect.Client[v1.RemoveTargetsRequest, v1.RemoveTargetsResponse]
+	receiveTarget *connect.Client[v1.ReceiveTargetRequest, v1.ReceiveTargetResponse]
+	settleTarget  *connect.Client[v1.SettleTargetRequest, v1.SettleTargetResponse]
 	createArchive *connect.Client[v1.CreateArchiveRequest, v1.CreateArchiveResponse]
 	getArchive    *connect.Client[v1.GetArchiveRequest, v1.GetArchiveResponse]
 	listArchives  *connect.Client[v1.ListArchivesRequest, v1.ListArchivesResponse]
@@ -405,6 +432,24 @@ func (c *busServiceClient) RemoveTargets(ctx context.Context, req *v1.RemoveTarg
 	return nil, err
 }
 
+// ReceiveTarget calls courier.v1.BusService.ReceiveTarget.
+func (c *busServiceClient) ReceiveTarget(ctx context.Context, req *v1.ReceiveTargetRequest) (*v1.ReceiveTargetResponse, error) {
+	response, err := c.receiveTarget.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// SettleTarget calls courier.v1.BusService.SettleTarget.
+func (c *busServiceClient) SettleTarget(ctx context.Context, req *v1.SettleTargetRequest) (*v1.SettleTargetResponse, error) {
+	response, err := c.settleTarget.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // CreateArchive calls courier.v1.BusService.CreateArchive.
 func (c *busServiceClient) CreateArchive(ctx context.Context, req *v1.CreateArchiveRequest) (*v1.CreateArchiveResponse, error) {
 	response, err := c.createArchive.CallUnary(ctx, connect.NewRequest(req))
@@ -510,6 +555,14 @@ type BusServiceHandler interface {
 	// RemoveTargets removes targets of a rule by ID, with their pending
 	// deliveries.
 	RemoveTargets(context.Context, *v1.RemoveTargetsRequest) (*v1.RemoveTargetsResponse, error)
+	// ReceiveTarget answers up to max deliveries of a handler target (kind
+	// TARGET_KIND_HANDLER), long-polling up to wait for the first one, like
+	// QueueService.Pull. Each delivery is settled with SettleTarget before
+	// its visibility ends, or it is retried by the target's retry policy.
+	ReceiveTarget(context.Context, *v1.ReceiveTargetRequest) (*v1.ReceiveTargetResponse, error)
+	// SettleTarget acks a delivery of a handler target, or fails it with a
+	// reason (the target's retry policy and dead-letter queue apply).
+	SettleTarget(context.Context, *v1.SettleTargetRequest) (*v1.SettleTargetResponse, error)
 	// CreateArchive creates an archive of a bus: from now on it keeps the
 	// bus's events (or those matching its pattern). Idempotent for equal
 	// settings.
@@ -611,6 +664,18 @@ func NewBusServiceHandler(svc BusServiceHandler, opts ...connect.HandlerOption) 
 		connect.WithSchema(busServiceMethods.ByName("RemoveTargets")),
 		connect.WithHandlerOptions(opts...),
 	)
+	busServiceReceiveTargetHandler := connect.NewUnaryHandlerSimple(
+		BusServiceReceiveTargetProcedure,
+		svc.ReceiveTarget,
+		connect.WithSchema(busServiceMethods.ByName("ReceiveTarget")),
+		connect.WithHandlerOptions(opts...),
+	)
+	busServiceSettleTargetHandler := connect.NewUnaryHandlerSimple(
+		BusServiceSettleTargetProcedure,
+		svc.SettleTarget,
+		connect.WithSchema(busServiceMethods.ByName("SettleTarget")),
+		connect.WithHandlerOptions(opts...),
+	)
 	busServiceCreateArchiveHandler := connect.NewUnaryHandlerSimple(
 		BusServiceCreateArchiveProcedure,
 		svc.CreateArchive,
@@ -685,6 +750,10 @@ func NewBusServiceHandler(svc BusServiceHandler, opts ...connect.HandlerOption) 
 			busServicePutTargetsHandler.ServeHTTP(w, r)
 		case BusServiceRemoveTargetsProcedure:
 			busServiceRemoveTargetsHandler.ServeHTTP(w, r)
+		case BusServiceReceiveTargetProcedure:
+			busServiceReceiveTargetHandler.ServeHTTP(w, r)
+		case BusServiceSettleTargetProcedure:
+			busServiceSettleTargetHandler.ServeHTTP(w, r)
 		case BusServiceCreateArchiveProcedure:
 			busServiceCreateArchiveHandler.ServeHTTP(w, r)
 		case BusServiceGetArchiveProcedure:
@@ -756,6 +825,14 @@ func (UnimplementedBusServiceHandler) PutTargets(context.Context, *v1.PutTargets
 
 func (UnimplementedBusServiceHandler) RemoveTargets(context.Context, *v1.RemoveTargetsRequest) (*v1.RemoveTargetsResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.BusService.RemoveTargets is not implemented"))
+}
+
+func (UnimplementedBusServiceHandler) ReceiveTarget(context.Context, *v1.ReceiveTargetRequest) (*v1.ReceiveTargetResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.BusService.ReceiveTarget is not implemented"))
+}
+
+func (UnimplementedBusServiceHandler) SettleTarget(context.Context, *v1.SettleTargetRequest) (*v1.SettleTargetResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.BusService.SettleTarget is not implemented"))
 }
 
 func (UnimplementedBusServiceHandler) CreateArchive(context.Context, *v1.CreateArchiveRequest) (*v1.CreateArchiveResponse, error) {

@@ -56,6 +56,8 @@ const (
 	QueueServiceSendProcedure = "/courier.v1.QueueService/Send"
 	// QueueServiceReceiveProcedure is the fully-qualified name of the QueueService's Receive RPC.
 	QueueServiceReceiveProcedure = "/courier.v1.QueueService/Receive"
+	// QueueServicePullProcedure is the fully-qualified name of the QueueService's Pull RPC.
+	QueueServicePullProcedure = "/courier.v1.QueueService/Pull"
 	// QueueServiceAckProcedure is the fully-qualified name of the QueueService's Ack RPC.
 	QueueServiceAckProcedure = "/courier.v1.QueueService/Ack"
 	// QueueServiceNackProcedure is the fully-qualified name of the QueueService's Nack RPC.
@@ -95,6 +97,11 @@ type QueueServiceClient interface {
 	// unsettled. The stream lasts until the client cancels it, the queue is
 	// deleted (NOT_FOUND) or the server shuts down (UNAVAILABLE).
 	Receive(context.Context, *v1.ReceiveRequest) (*connect.ServerStreamForClient[v1.ReceiveResponse], error)
+	// Pull answers up to max messages in one call, long-polling up to wait
+	// for the first one: the receive of the REST API, for clients that poll
+	// (the Go client does). The deliveries are in flight once answered and
+	// are settled with Ack, Nack or Extend; they take no stream credit.
+	Pull(context.Context, *v1.PullRequest) (*v1.PullResponse, error)
 	// Ack deletes the messages of the receipts. Failed receipts (stale:
 	// delivered again since) are listed; acking a message already gone
 	// succeeds.
@@ -168,6 +175,12 @@ func NewQueueServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(queueServiceMethods.ByName("Receive")),
 			connect.WithClientOptions(opts...),
 		),
+		pull: connect.NewClient[v1.PullRequest, v1.PullResponse](
+			httpClient,
+			baseURL+QueueServicePullProcedure,
+			connect.WithSchema(queueServiceMethods.ByName("Pull")),
+			connect.WithClientOptions(opts...),
+		),
 		ack: connect.NewClient[v1.AckRequest, v1.AckResponse](
 			httpClient,
 			baseURL+QueueServiceAckProcedure,
@@ -205,6 +218,7 @@ type queueServiceClient struct {
 	purgeQueue  *connect.Client[v1.PurgeQueueRequest, v1.PurgeQueueResponse]
 	send        *connect.Client[v1.SendRequest, v1.SendResponse]
 	receive     *connect.Client[v1.ReceiveRequest, v1.ReceiveResponse]
+	pull        *connect.Client[v1.PullRequest, v1.PullResponse]
 	ack         *connect.Client[v1.AckRequest, v1.AckResponse]
 	nack        *connect.Client[v1.NackRequest, v1.NackResponse]
 	extend      *connect.Client[v1.ExtendRequest, v1.ExtendResponse]
@@ -279,6 +293,15 @@ func (c *queueServiceClient) Receive(ctx context.Context, req *v1.ReceiveRequest
 	return c.receive.CallServerStream(ctx, connect.NewRequest(req))
 }
 
+// Pull calls courier.v1.QueueService.Pull.
+func (c *queueServiceClient) Pull(ctx context.Context, req *v1.PullRequest) (*v1.PullResponse, error) {
+	response, err := c.pull.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // Ack calls courier.v1.QueueService.Ack.
 func (c *queueServiceClient) Ack(ctx context.Context, req *v1.AckRequest) (*v1.AckResponse, error) {
 	response, err := c.ack.CallUnary(ctx, connect.NewRequest(req))
@@ -344,6 +367,11 @@ type QueueServiceHandler interface {
 	// unsettled. The stream lasts until the client cancels it, the queue is
 	// deleted (NOT_FOUND) or the server shuts down (UNAVAILABLE).
 	Receive(context.Context, *v1.ReceiveRequest, *connect.ServerStream[v1.ReceiveResponse]) error
+	// Pull answers up to max messages in one call, long-polling up to wait
+	// for the first one: the receive of the REST API, for clients that poll
+	// (the Go client does). The deliveries are in flight once answered and
+	// are settled with Ack, Nack or Extend; they take no stream credit.
+	Pull(context.Context, *v1.PullRequest) (*v1.PullResponse, error)
 	// Ack deletes the messages of the receipts. Failed receipts (stale:
 	// delivered again since) are listed; acking a message already gone
 	// succeeds.
@@ -413,6 +441,12 @@ func NewQueueServiceHandler(svc QueueServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(queueServiceMethods.ByName("Receive")),
 		connect.WithHandlerOptions(opts...),
 	)
+	queueServicePullHandler := connect.NewUnaryHandlerSimple(
+		QueueServicePullProcedure,
+		svc.Pull,
+		connect.WithSchema(queueServiceMethods.ByName("Pull")),
+		connect.WithHandlerOptions(opts...),
+	)
 	queueServiceAckHandler := connect.NewUnaryHandlerSimple(
 		QueueServiceAckProcedure,
 		svc.Ack,
@@ -455,6 +489,8 @@ func NewQueueServiceHandler(svc QueueServiceHandler, opts ...connect.HandlerOpti
 			queueServiceSendHandler.ServeHTTP(w, r)
 		case QueueServiceReceiveProcedure:
 			queueServiceReceiveHandler.ServeHTTP(w, r)
+		case QueueServicePullProcedure:
+			queueServicePullHandler.ServeHTTP(w, r)
 		case QueueServiceAckProcedure:
 			queueServiceAckHandler.ServeHTTP(w, r)
 		case QueueServiceNackProcedure:
@@ -502,6 +538,10 @@ func (UnimplementedQueueServiceHandler) Send(context.Context, *v1.SendRequest) (
 
 func (UnimplementedQueueServiceHandler) Receive(context.Context, *v1.ReceiveRequest, *connect.ServerStream[v1.ReceiveResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.QueueService.Receive is not implemented"))
+}
+
+func (UnimplementedQueueServiceHandler) Pull(context.Context, *v1.PullRequest) (*v1.PullResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.QueueService.Pull is not implemented"))
 }
 
 func (UnimplementedQueueServiceHandler) Ack(context.Context, *v1.AckRequest) (*v1.AckResponse, error) {

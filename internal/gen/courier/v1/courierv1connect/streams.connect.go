@@ -56,6 +56,8 @@ const (
 	StreamServiceAppendProcedure = "/courier.v1.StreamService/Append"
 	// StreamServiceReadProcedure is the fully-qualified name of the StreamService's Read RPC.
 	StreamServiceReadProcedure = "/courier.v1.StreamService/Read"
+	// StreamServiceFetchProcedure is the fully-qualified name of the StreamService's Fetch RPC.
+	StreamServiceFetchProcedure = "/courier.v1.StreamService/Fetch"
 	// StreamServiceJoinGroupProcedure is the fully-qualified name of the StreamService's JoinGroup RPC.
 	StreamServiceJoinGroupProcedure = "/courier.v1.StreamService/JoinGroup"
 	// StreamServiceHeartbeatProcedure is the fully-qualified name of the StreamService's Heartbeat RPC.
@@ -100,6 +102,10 @@ type StreamServiceClient interface {
 	// resolved before the response headers are sent, so a record appended
 	// once the call has returned is read, even when reading from latest.
 	Read(context.Context, *v1.ReadRequest) (*connect.ServerStreamForClient[v1.ReadResponse], error)
+	// Fetch answers the records of one partition from a position in one
+	// call, long-polling up to wait for the first one when there are none:
+	// the read of the REST API, for clients that poll (the Go client does).
+	Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error)
 	// JoinGroup joins a member to a consumer group (creating the group) and
 	// answers its assignment. Joining again with the same member name is a
 	// heartbeat.
@@ -175,6 +181,12 @@ func NewStreamServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(streamServiceMethods.ByName("Read")),
 			connect.WithClientOptions(opts...),
 		),
+		fetch: connect.NewClient[v1.FetchRequest, v1.FetchResponse](
+			httpClient,
+			baseURL+StreamServiceFetchProcedure,
+			connect.WithSchema(streamServiceMethods.ByName("Fetch")),
+			connect.WithClientOptions(opts...),
+		),
 		joinGroup: connect.NewClient[v1.JoinGroupRequest, v1.JoinGroupResponse](
 			httpClient,
 			baseURL+StreamServiceJoinGroupProcedure,
@@ -229,6 +241,7 @@ type streamServiceClient struct {
 	deleteStream *connect.Client[v1.DeleteStreamRequest, v1.DeleteStreamResponse]
 	append       *connect.Client[v1.AppendRequest, v1.AppendResponse]
 	read         *connect.Client[v1.ReadRequest, v1.ReadResponse]
+	fetch        *connect.Client[v1.FetchRequest, v1.FetchResponse]
 	joinGroup    *connect.Client[v1.JoinGroupRequest, v1.JoinGroupResponse]
 	heartbeat    *connect.Client[v1.HeartbeatRequest, v1.HeartbeatResponse]
 	poll         *connect.Client[v1.PollRequest, v1.PollResponse]
@@ -295,6 +308,15 @@ func (c *streamServiceClient) Append(ctx context.Context, req *v1.AppendRequest)
 // Read calls courier.v1.StreamService.Read.
 func (c *streamServiceClient) Read(ctx context.Context, req *v1.ReadRequest) (*connect.ServerStreamForClient[v1.ReadResponse], error) {
 	return c.read.CallServerStream(ctx, connect.NewRequest(req))
+}
+
+// Fetch calls courier.v1.StreamService.Fetch.
+func (c *streamServiceClient) Fetch(ctx context.Context, req *v1.FetchRequest) (*v1.FetchResponse, error) {
+	response, err := c.fetch.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
 }
 
 // JoinGroup calls courier.v1.StreamService.JoinGroup.
@@ -385,6 +407,10 @@ type StreamServiceHandler interface {
 	// resolved before the response headers are sent, so a record appended
 	// once the call has returned is read, even when reading from latest.
 	Read(context.Context, *v1.ReadRequest, *connect.ServerStream[v1.ReadResponse]) error
+	// Fetch answers the records of one partition from a position in one
+	// call, long-polling up to wait for the first one when there are none:
+	// the read of the REST API, for clients that poll (the Go client does).
+	Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error)
 	// JoinGroup joins a member to a consumer group (creating the group) and
 	// answers its assignment. Joining again with the same member name is a
 	// heartbeat.
@@ -456,6 +482,12 @@ func NewStreamServiceHandler(svc StreamServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(streamServiceMethods.ByName("Read")),
 		connect.WithHandlerOptions(opts...),
 	)
+	streamServiceFetchHandler := connect.NewUnaryHandlerSimple(
+		StreamServiceFetchProcedure,
+		svc.Fetch,
+		connect.WithSchema(streamServiceMethods.ByName("Fetch")),
+		connect.WithHandlerOptions(opts...),
+	)
 	streamServiceJoinGroupHandler := connect.NewUnaryHandlerSimple(
 		StreamServiceJoinGroupProcedure,
 		svc.JoinGroup,
@@ -514,6 +546,8 @@ func NewStreamServiceHandler(svc StreamServiceHandler, opts ...connect.HandlerOp
 			streamServiceAppendHandler.ServeHTTP(w, r)
 		case StreamServiceReadProcedure:
 			streamServiceReadHandler.ServeHTTP(w, r)
+		case StreamServiceFetchProcedure:
+			streamServiceFetchHandler.ServeHTTP(w, r)
 		case StreamServiceJoinGroupProcedure:
 			streamServiceJoinGroupHandler.ServeHTTP(w, r)
 		case StreamServiceHeartbeatProcedure:
@@ -563,6 +597,10 @@ func (UnimplementedStreamServiceHandler) Append(context.Context, *v1.AppendReque
 
 func (UnimplementedStreamServiceHandler) Read(context.Context, *v1.ReadRequest, *connect.ServerStream[v1.ReadResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.StreamService.Read is not implemented"))
+}
+
+func (UnimplementedStreamServiceHandler) Fetch(context.Context, *v1.FetchRequest) (*v1.FetchResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.StreamService.Fetch is not implemented"))
 }
 
 func (UnimplementedStreamServiceHandler) JoinGroup(context.Context, *v1.JoinGroupRequest) (*v1.JoinGroupResponse, error) {

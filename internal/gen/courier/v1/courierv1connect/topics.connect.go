@@ -66,6 +66,9 @@ const (
 	// TopicServiceReceiveSubscriptionProcedure is the fully-qualified name of the TopicService's
 	// ReceiveSubscription RPC.
 	TopicServiceReceiveSubscriptionProcedure = "/courier.v1.TopicService/ReceiveSubscription"
+	// TopicServicePullSubscriptionProcedure is the fully-qualified name of the TopicService's
+	// PullSubscription RPC.
+	TopicServicePullSubscriptionProcedure = "/courier.v1.TopicService/PullSubscription"
 	// TopicServiceAckSubscriptionProcedure is the fully-qualified name of the TopicService's
 	// AckSubscription RPC.
 	TopicServiceAckSubscriptionProcedure = "/courier.v1.TopicService/AckSubscription"
@@ -114,6 +117,10 @@ type TopicServiceClient interface {
 	// NackSubscription, or a ConsumerSession) lets the server send one more.
 	ReceiveSubscription(context.Context, *v1.ReceiveSubscriptionRequest) (*connect.ServerStreamForClient[v1.ReceiveSubscriptionResponse], error)
 	// AckSubscription deletes messages of a durable subscription.
+	// PullSubscription is the Pull of QueueService for a durable
+	// subscription's queue: up to max deliveries in one call, long-polling
+	// up to wait for the first one.
+	PullSubscription(context.Context, *v1.PullSubscriptionRequest) (*v1.PullSubscriptionResponse, error)
 	AckSubscription(context.Context, *v1.AckSubscriptionRequest) (*v1.AckSubscriptionResponse, error)
 	// NackSubscription makes messages of a durable subscription visible
 	// again after delay.
@@ -209,6 +216,12 @@ func NewTopicServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(topicServiceMethods.ByName("ReceiveSubscription")),
 			connect.WithClientOptions(opts...),
 		),
+		pullSubscription: connect.NewClient[v1.PullSubscriptionRequest, v1.PullSubscriptionResponse](
+			httpClient,
+			baseURL+TopicServicePullSubscriptionProcedure,
+			connect.WithSchema(topicServiceMethods.ByName("PullSubscription")),
+			connect.WithClientOptions(opts...),
+		),
 		ackSubscription: connect.NewClient[v1.AckSubscriptionRequest, v1.AckSubscriptionResponse](
 			httpClient,
 			baseURL+TopicServiceAckSubscriptionProcedure,
@@ -249,6 +262,7 @@ type topicServiceClient struct {
 	unsubscribe         *connect.Client[v1.UnsubscribeRequest, v1.UnsubscribeResponse]
 	confirmSubscription *connect.Client[v1.ConfirmSubscriptionRequest, v1.ConfirmSubscriptionResponse]
 	receiveSubscription *connect.Client[v1.ReceiveSubscriptionRequest, v1.ReceiveSubscriptionResponse]
+	pullSubscription    *connect.Client[v1.PullSubscriptionRequest, v1.PullSubscriptionResponse]
 	ackSubscription     *connect.Client[v1.AckSubscriptionRequest, v1.AckSubscriptionResponse]
 	nackSubscription    *connect.Client[v1.NackSubscriptionRequest, v1.NackSubscriptionResponse]
 	extendSubscription  *connect.Client[v1.ExtendSubscriptionRequest, v1.ExtendSubscriptionResponse]
@@ -350,6 +364,15 @@ func (c *topicServiceClient) ReceiveSubscription(ctx context.Context, req *v1.Re
 	return c.receiveSubscription.CallServerStream(ctx, connect.NewRequest(req))
 }
 
+// PullSubscription calls courier.v1.TopicService.PullSubscription.
+func (c *topicServiceClient) PullSubscription(ctx context.Context, req *v1.PullSubscriptionRequest) (*v1.PullSubscriptionResponse, error) {
+	response, err := c.pullSubscription.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AckSubscription calls courier.v1.TopicService.AckSubscription.
 func (c *topicServiceClient) AckSubscription(ctx context.Context, req *v1.AckSubscriptionRequest) (*v1.AckSubscriptionResponse, error) {
 	response, err := c.ackSubscription.CallUnary(ctx, connect.NewRequest(req))
@@ -417,6 +440,10 @@ type TopicServiceHandler interface {
 	// NackSubscription, or a ConsumerSession) lets the server send one more.
 	ReceiveSubscription(context.Context, *v1.ReceiveSubscriptionRequest, *connect.ServerStream[v1.ReceiveSubscriptionResponse]) error
 	// AckSubscription deletes messages of a durable subscription.
+	// PullSubscription is the Pull of QueueService for a durable
+	// subscription's queue: up to max deliveries in one call, long-polling
+	// up to wait for the first one.
+	PullSubscription(context.Context, *v1.PullSubscriptionRequest) (*v1.PullSubscriptionResponse, error)
 	AckSubscription(context.Context, *v1.AckSubscriptionRequest) (*v1.AckSubscriptionResponse, error)
 	// NackSubscription makes messages of a durable subscription visible
 	// again after delay.
@@ -508,6 +535,12 @@ func NewTopicServiceHandler(svc TopicServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(topicServiceMethods.ByName("ReceiveSubscription")),
 		connect.WithHandlerOptions(opts...),
 	)
+	topicServicePullSubscriptionHandler := connect.NewUnaryHandlerSimple(
+		TopicServicePullSubscriptionProcedure,
+		svc.PullSubscription,
+		connect.WithSchema(topicServiceMethods.ByName("PullSubscription")),
+		connect.WithHandlerOptions(opts...),
+	)
 	topicServiceAckSubscriptionHandler := connect.NewUnaryHandlerSimple(
 		TopicServiceAckSubscriptionProcedure,
 		svc.AckSubscription,
@@ -556,6 +589,8 @@ func NewTopicServiceHandler(svc TopicServiceHandler, opts ...connect.HandlerOpti
 			topicServiceConfirmSubscriptionHandler.ServeHTTP(w, r)
 		case TopicServiceReceiveSubscriptionProcedure:
 			topicServiceReceiveSubscriptionHandler.ServeHTTP(w, r)
+		case TopicServicePullSubscriptionProcedure:
+			topicServicePullSubscriptionHandler.ServeHTTP(w, r)
 		case TopicServiceAckSubscriptionProcedure:
 			topicServiceAckSubscriptionHandler.ServeHTTP(w, r)
 		case TopicServiceNackSubscriptionProcedure:
@@ -615,6 +650,10 @@ func (UnimplementedTopicServiceHandler) ConfirmSubscription(context.Context, *v1
 
 func (UnimplementedTopicServiceHandler) ReceiveSubscription(context.Context, *v1.ReceiveSubscriptionRequest, *connect.ServerStream[v1.ReceiveSubscriptionResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.TopicService.ReceiveSubscription is not implemented"))
+}
+
+func (UnimplementedTopicServiceHandler) PullSubscription(context.Context, *v1.PullSubscriptionRequest) (*v1.PullSubscriptionResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("courier.v1.TopicService.PullSubscription is not implemented"))
 }
 
 func (UnimplementedTopicServiceHandler) AckSubscription(context.Context, *v1.AckSubscriptionRequest) (*v1.AckSubscriptionResponse, error) {
