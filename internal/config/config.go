@@ -24,13 +24,15 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Data is the directory of the embedded engine; Backend a backend URL
 	// instead. Setting one at a layer clears the other.
-	Data    string  `yaml:"data"`
-	Backend string  `yaml:"backend"`
-	Auth    Auth    `yaml:"auth"`
-	TLS     TLS     `yaml:"tls"`
-	Limits  Limits  `yaml:"limits"`
-	Metrics Metrics `yaml:"metrics"`
-	Readyz  Readyz  `yaml:"readyz"`
+	Data    string `yaml:"data"`
+	Backend string `yaml:"backend"`
+	Auth    Auth   `yaml:"auth"`
+	TLS     TLS    `yaml:"tls"`
+	Limits  Limits `yaml:"limits"`
+	// WebSocket configures /v1/ws.
+	WebSocket WebSocket `yaml:"websocket"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Readyz    Readyz    `yaml:"readyz"`
 }
 
 // Auth configures authentication and authorization.
@@ -84,6 +86,25 @@ type Limits struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 }
 
+// WebSocket is server.WSConfig in the config file's units.
+type WebSocket struct {
+	PingInterval     Duration `yaml:"ping_interval"`
+	PongTimeout      Duration `yaml:"pong_timeout"`
+	WriteTimeout     Duration `yaml:"write_timeout"`
+	CloseTimeout     Duration `yaml:"close_timeout"`
+	MaxFrameBytes    Size     `yaml:"max_frame_bytes"`
+	QueueFrames      int      `yaml:"queue_frames"`
+	QueueBytes       Size     `yaml:"queue_bytes"`
+	MaxSubscriptions int      `yaml:"max_subscriptions"`
+	MaxConnections   int      `yaml:"max_connections"`
+	MaxCredit        int      `yaml:"max_credit"`
+	TailBuffer       int      `yaml:"tail_buffer"`
+	// OriginPatterns are the browser origins allowed besides the server's
+	// own host (path.Match patterns; comma-separated in the environment
+	// and flags).
+	OriginPatterns []string `yaml:"origin_patterns"`
+}
+
 // Metrics configures GET /metrics.
 type Metrics struct {
 	// Public opens /metrics to unauthenticated scrapers.
@@ -111,6 +132,20 @@ func Defaults() *Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			ReadTimeout:       Duration(time.Minute),
 			IdleTimeout:       Duration(2 * time.Minute),
+		},
+		WebSocket: WebSocket{
+			PingInterval:     Duration(server.DefaultWSPingInterval),
+			PongTimeout:      Duration(server.DefaultWSPongTimeout),
+			WriteTimeout:     Duration(server.DefaultWSWriteTimeout),
+			CloseTimeout:     Duration(server.DefaultWSCloseTimeout),
+			MaxFrameBytes:    server.DefaultWSMaxFrameBytes,
+			QueueFrames:      server.DefaultWSQueueFrames,
+			QueueBytes:       server.DefaultWSQueueBytes,
+			MaxSubscriptions: server.DefaultWSMaxSubscriptions,
+			MaxConnections:   server.DefaultWSMaxConnections,
+			MaxCredit:        server.DefaultWSMaxCredit,
+			TailBuffer:       server.DefaultWSTailBuffer,
+			OriginPatterns:   []string{},
 		},
 	}
 }
@@ -151,6 +186,18 @@ var Settings = []Setting{
 	{"limits.read_header_timeout", "COURIER_READ_HEADER_TIMEOUT", "read-header-timeout", "time to read a request's headers"},
 	{"limits.read_timeout", "COURIER_READ_TIMEOUT", "read-timeout", "time to read a whole request (0: none)"},
 	{"limits.idle_timeout", "COURIER_IDLE_TIMEOUT", "idle-timeout", "time a keep-alive connection may idle"},
+	{"websocket.ping_interval", "COURIER_WS_PING_INTERVAL", "ws-ping-interval", "how often /v1/ws pings each connection"},
+	{"websocket.pong_timeout", "COURIER_WS_PONG_TIMEOUT", "ws-pong-timeout", "how long a ping waits for its pong before the connection is closed"},
+	{"websocket.write_timeout", "COURIER_WS_WRITE_TIMEOUT", "ws-write-timeout", "how long one frame may take to write before a slow client is cut off"},
+	{"websocket.close_timeout", "COURIER_WS_CLOSE_TIMEOUT", "ws-close-timeout", "how long the close handshake may take"},
+	{"websocket.max_frame_bytes", "COURIER_WS_MAX_FRAME_BYTES", "ws-max-frame-bytes", "largest frame a client may send (1KiB..1GiB)"},
+	{"websocket.queue_frames", "COURIER_WS_QUEUE_FRAMES", "ws-queue-frames", "most frames waiting to be written to one connection"},
+	{"websocket.queue_bytes", "COURIER_WS_QUEUE_BYTES", "ws-queue-bytes", "most bytes waiting to be written to one connection"},
+	{"websocket.max_subscriptions", "COURIER_WS_MAX_SUBSCRIPTIONS", "ws-max-subscriptions", "most subscriptions of one connection"},
+	{"websocket.max_connections", "COURIER_WS_MAX_CONNECTIONS", "ws-max-connections", "most open WebSocket connections"},
+	{"websocket.max_credit", "COURIER_WS_MAX_CREDIT", "ws-max-credit", "most credit a subscription may hold"},
+	{"websocket.tail_buffer", "COURIER_WS_TAIL_BUFFER", "ws-tail-buffer", "buffer of a topic subscription that sets none"},
+	{"websocket.origin_patterns", "COURIER_WS_ORIGIN_PATTERNS", "ws-origin-patterns", "browser origins allowed besides the server's host, comma-separated (*.example.com)"},
 	{"metrics.public", "COURIER_METRICS_PUBLIC", "metrics-public", "serve /metrics without authentication"},
 	{"readyz.public", "COURIER_READYZ_PUBLIC", "readyz-public", "serve /readyz without authentication"},
 }

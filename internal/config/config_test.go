@@ -197,6 +197,8 @@ auth:
 		{name: "duration", file: "limits:\n  idle_timeout: 5\n", key: "limits.idle_timeout", reason: "expected a duration"},
 		{name: "range", file: "limits:\n  max_batch: 1001\n", key: "limits.max_batch", reason: "1001 is out of range; accepted is 1 to 1000"},
 		{name: "size", file: "limits:\n  max_request_bytes: 1TiB\n", key: "limits.max_request_bytes", reason: "not a size"},
+		{name: "websocket range", file: "websocket:\n  max_frame_bytes: 10\n", key: "websocket.max_frame_bytes", reason: "10 is out of range"},
+		{name: "websocket origin", env: map[string]string{"COURIER_WS_ORIGIN_PATTERNS": "ok.example.com, [bad"}, key: "websocket.origin_patterns[1]", reason: "is not a pattern"},
 		{name: "plaintext hash", file: "auth:\n  tokens:\n    - {name: x, hash: s3cret, allow: [{actions: [admin], resource: '*'}]}\n", key: "auth.tokens[0].hash", reason: `must start with "sha256:"`},
 		{name: "plaintext admin token", file: "auth:\n  admin_token: s3cret-s3cret-s3cret\n", key: "auth.admin_token", reason: "never holds a plaintext token"},
 		{name: "duplicate name", file: "auth:\n  tokens:\n    - {name: x, hash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', allow: [{actions: [admin], resource: '*'}]}\n    - {name: x, client_certs: ['cn:x'], allow: [{actions: [admin], resource: '*'}]}\n", key: "auth.tokens[1].name", reason: "also the name of auth.tokens[0]"},

@@ -360,6 +360,18 @@ func setString(c *Config, key, s string) error {
 			return fmt.Errorf("%q is not a number", s)
 		}
 		dst.SetFloat(f)
+	case reflect.Slice:
+		if dst.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from text")
+		}
+		// A comma-separated list; empty is none.
+		list := []string{}
+		for _, item := range strings.Split(s, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		dst.Set(reflect.ValueOf(list))
 	default:
 		return fmt.Errorf("cannot be set from text")
 	}

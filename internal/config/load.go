@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -223,7 +224,34 @@ func (c *Config) Validate() error {
 	case t.ClientCA != "" && t.Cert == "":
 		return &Error{Key: "tls.client_ca", Reason: "needs TLS: set tls.cert and tls.key too"}
 	}
-	return c.Limits.validate()
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	if err := c.WSConfig().Validate(); err != nil {
+		var ve *driver.ValidationError
+		if errors.As(err, &ve) {
+			return &Error{Key: "websocket." + ve.Field, Reason: ve.Reason}
+		}
+		return &Error{Key: "websocket", Reason: err.Error()}
+	}
+	for i, p := range c.WebSocket.OriginPatterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return &Error{Key: fmt.Sprintf("websocket.origin_patterns[%d]", i), Reason: fmt.Sprintf("%q is not a pattern: %v", p, err)}
+		}
+	}
+	return nil
+}
+
+// WSConfig returns the WebSocket settings of c for server.WithWebSocket.
+func (c *Config) WSConfig() server.WSConfig {
+	w := c.WebSocket
+	return server.WSConfig{
+		PingInterval: time.Duration(w.PingInterval), PongTimeout: time.Duration(w.PongTimeout),
+		WriteTimeout: time.Duration(w.WriteTimeout), CloseTimeout: time.Duration(w.CloseTimeout),
+		MaxFrameBytes: int(w.MaxFrameBytes), QueueFrames: w.QueueFrames, QueueBytes: int(w.QueueBytes),
+		MaxSubscriptions: w.MaxSubscriptions, MaxConnections: w.MaxConnections, MaxCredit: w.MaxCredit,
+		TailBuffer: w.TailBuffer, OriginPatterns: w.OriginPatterns,
+	}
 }
 
 // isLoopback reports whether host (of host:port) is a loopback address:
@@ -341,7 +369,7 @@ func (c *Config) ServerLimits() server.Limits {
 // ServerOptions returns the options of server.New that c sets:
 // identities when authentication is on, limits, and public endpoints.
 func (c *Config) ServerOptions() []server.Option {
-	opts := []server.Option{server.WithLimits(c.ServerLimits())}
+	opts := []server.Option{server.WithLimits(c.ServerLimits()), server.WithWebSocket(c.WSConfig())}
 	if c.AuthEnabled() {
 		opts = append(opts, server.WithIdentities(c.Identities()...))
 	}
