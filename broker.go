@@ -28,6 +28,7 @@ type Broker struct {
 	topics  driver.Topics
 	streams driver.Streams
 	buses   driver.Buses
+	peeker  driver.Peeker // nil when the backend cannot peek
 	url     string
 	closed  atomic.Bool
 }
@@ -88,10 +89,12 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("courier: open %s: %w", redact(u), err)
 	}
+	// Peeking is an operator's view: it is not traced.
+	peeker, _ := conn.(driver.Peeker)
 	if cfg.tp != nil {
 		conn = observability.Trace(conn, cfg.tp, "courier-"+u.Scheme)
 	}
-	b := &Broker{conn: conn, url: redact(u)}
+	b := &Broker{conn: conn, url: redact(u), peeker: peeker}
 	if q, ok := conn.(driver.Queues); ok && conn.Capabilities().Queues {
 		b.queues = q
 	}

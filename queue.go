@@ -212,6 +212,28 @@ func (q *Queue) Purge(ctx context.Context) (int, error) {
 	return n, q.wrap("purge", err)
 }
 
+// PeekedMessage is a stored message seen without receiving it (Peek).
+type PeekedMessage = driver.PeekedMessage
+
+// Peek returns up to max (1..100) of the queue's messages, oldest first,
+// in any state (visible, delayed, in flight), without receiving them: no
+// receipt is issued and no receive is counted. It is an operator's view
+// (the dashboard's): a message seen by Peek may be received by anyone the
+// moment after. Backends that cannot peek answer ErrUnsupported.
+func (q *Queue) Peek(ctx context.Context, max int) ([]PeekedMessage, error) {
+	if _, err := q.driver("peek"); err != nil {
+		return nil, err
+	}
+	if q.b.peeker == nil {
+		return nil, q.wrap("peek", fmt.Errorf("%w: this backend cannot show messages without receiving them", driver.ErrUnsupported))
+	}
+	if max < 1 || max > driver.MaxPeek {
+		return nil, q.wrap("peek", driver.Invalid("max", "%d is out of range; accepted is 1 to %d", max, driver.MaxPeek))
+	}
+	ms, err := q.b.peeker.Peek(ctx, q.name, max)
+	return ms, q.wrap("peek", err)
+}
+
 // Send stores one message and returns its ID once it is durable. With a
 // dedup ID seen in the last 5 minutes it returns the original message's ID
 // and stores nothing.

@@ -477,3 +477,17 @@ func (tl *Tail) Dropped() int64 { return tl.feed.Dropped() }
 
 // Close ends the subscription.
 func (tl *Tail) Close() error { return tl.feed.Close() }
+
+// TestFilterPolicy reports whether a subscription with the SNS filter
+// policy (a JSON object; empty passes everything) would receive msg: with
+// ScopeAttributes the policy sees msg's headers as message attributes (a
+// header whose value is a JSON number is a Number), with ScopeBody its
+// body, which must be a JSON object to match. An invalid policy or scope
+// is an ErrInvalid naming it.
+func TestFilterPolicy(policy string, scope driver.FilterScope, msg Message) (bool, error) {
+	p, err := driver.CompileFilter("filter_policy", policy, scope)
+	if err != nil {
+		return false, err
+	}
+	return driver.FilterMatches(p, scope, &msg), nil
+}

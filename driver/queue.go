@@ -200,6 +200,36 @@ type RedriveResult struct {
 	Moved int `json:"moved"`
 }
 
+// MaxPeek is the most messages one Peek returns.
+const MaxPeek = 100
+
+// Message states that Peek reports.
+const (
+	StateVisible  = "visible"   // can be received now
+	StateDelayed  = "delayed"   // waits for a delivery delay or a nack delay
+	StateInFlight = "in_flight" // received; invisible until its visibility timeout
+)
+
+// PeekedMessage is a stored message seen without receiving it: its
+// Delivery has no receipt and its receive count is unchanged by the peek.
+type PeekedMessage struct {
+	Delivery
+	// State is StateVisible, StateDelayed or StateInFlight.
+	State string
+	// VisibleAt is when a delayed or in-flight message becomes visible;
+	// zero for a visible one.
+	VisibleAt time.Time
+}
+
+// Peeker is implemented by backends that can show a queue's messages
+// without receiving them (an operator's view: the dashboard, the CLI).
+// Peek returns up to max (1..MaxPeek) messages of the queue, oldest first,
+// in any state, and changes nothing.
+type Peeker interface {
+	Peek(ctx context.Context, queue string, max int) ([]PeekedMessage, error)
+}
+
+
 // Queues is the queue pattern (SQS semantics). Inputs have been validated
 // by the root package with the functions of this package; drivers still
 // check what depends on state (a message against its queue's size limit,

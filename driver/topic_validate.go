@@ -203,3 +203,70 @@ func ValidateConfirmToken(token string) error {
 	}
 	return nil
 }
+
+// HeaderAttribute types a header value for filter policies: a value that
+// is a JSON number is a Number (numeric conditions apply), anything else a
+// String.
+func HeaderAttribute(v string) pattern.Attribute {
+	if isJSONNumber(v) {
+		return pattern.Attribute{Type: "Number", Value: v}
+	}
+	return pattern.Attribute{Type: "String", Value: v}
+}
+
+// isJSONNumber reports whether s is a number in JSON syntax.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	start := i
+	if n := digits(); n == 0 || n > 1 && s[start] == '0' {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// FilterMatches reports whether a message passes the filter policy p,
+// compiled by CompileFilter for scope (nil passes every message): with
+// ScopeAttributes the policy sees the message's headers as message
+// attributes (HeaderAttribute), with ScopeBody its body, which must be a
+// JSON object to match.
+func FilterMatches(p *pattern.Pattern, scope FilterScope, m *Message) bool {
+	if p == nil {
+		return true
+	}
+	if scope == ScopeBody {
+		ok, err := p.Match(m.Body)
+		return err == nil && ok
+	}
+	attrs := make(map[string]pattern.Attribute, len(m.Headers))
+	for k, v := range m.Headers {
+		attrs[k] = HeaderAttribute(v)
+	}
+	ok, err := p.MatchAttributes(attrs)
+	return err == nil && ok
+}

@@ -203,11 +203,13 @@ var accessTable = []struct {
 	{"GET /readyz", authenticated},  // open with WithPublicReadyz
 	{"GET /metrics", authenticated}, // open with WithPublicMetrics
 	{"GET /v1/capabilities", authenticated},
+	{"GET /v1/history", authenticated},
 
 	{"GET /v1/queues", needs("queue", "", describe...)},
 	{"PUT /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"PATCH /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"GET /v1/queues/{name}", needs("queue", "name", describe...)},
+	{"GET /v1/queues/{name}/peek", needs("queue", "name", ActionConsume, ActionManage)},
 	{"DELETE /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"POST /v1/queues/{name}/purge", needs("queue", "name", ActionManage)},
 	{"POST /v1/queues/{name}/messages", needs("queue", "name", ActionPublish)},
@@ -220,6 +222,7 @@ var accessTable = []struct {
 	{"GET /v1/topics", needs("topic", "", describe...)},
 	{"PUT /v1/topics/{name}", needs("topic", "name", ActionManage)},
 	{"GET /v1/topics/{name}", needs("topic", "name", describe...)},
+	{"POST /v1/topics/{name}/test-filter", needs("topic", "name", describe...)},
 	{"DELETE /v1/topics/{name}", needs("topic", "name", ActionManage)},
 	{"POST /v1/topics/{name}/messages", needs("topic", "name", ActionPublish)},
 	{"GET /v1/topics/{name}/tail", needs("topic", "name", ActionConsume).stream()},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,6 +138,29 @@ func (s *Server) queueInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, httpapi.InfoJSON(info))
+}
+
+// peek answers up to max (default 10) of a queue's messages without
+// receiving them.
+func (s *Server) peek(w http.ResponseWriter, r *http.Request) {
+	name, ok := named(w, r)
+	if !ok {
+		return
+	}
+	n := 10
+	if v := r.URL.Query().Get("max"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			writeError(w, driver.Invalid("max", "%q is not a number", v))
+			return
+		}
+	}
+	ms, err := s.b.Queue(name).Peek(r.Context(), n)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, httpapi.PeekedJSON(ms))
 }
 
 func (s *Server) deleteQueue(w http.ResponseWriter, r *http.Request) {

@@ -84,6 +84,9 @@ type Server struct {
 	conns   atomic.Int64
 	metrics *metrics
 	ws      wsHub // WebSocket connections (ws.go)
+	// historyConfig is WithHistory's; history samples while it is set.
+	historyConfig *HistoryConfig
+	history       *history
 }
 
 // New returns a server for b. It does not own b: closing b is the caller's.
@@ -109,6 +112,10 @@ func New(b *courier.Broker, opts ...Option) *Server {
 		}
 	}
 	s.routes()
+	if s.historyConfig != nil {
+		s.history = newHistory(*s.historyConfig)
+		go s.history.run(s.drain, b)
+	}
 	return s
 }
 
@@ -129,9 +136,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // has, usually none) and makes new receives return at once. It closes
 // every WebSocket with 1001 (going away) and waits until they are closed
 // (at most WSConfig.CloseTimeout for clients that do not answer). Call it
+// It stops the history sampler (WithHistory). Call it
 // before http.Server.Shutdown so shutdown does not wait for 20-second
 // polls, and since Shutdown does not track WebSockets.
-func (s *Server) Drain() { s.cancelDrain(); s.drainWebSockets() }
+func (s *Server) Drain() {
+	s.cancelDrain()
+	s.drainWebSockets()
+	if s.historyConfig != nil {
+		<-s.history.done // the sampler stops with the drain context
+	}
+}
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -140,10 +154,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.mux.HandleFunc("GET /v1/capabilities", s.capabilities)
+	s.mux.HandleFunc("GET /v1/history", s.serveHistory)
 	s.mux.HandleFunc("GET /v1/queues", s.listQueues)
 	s.mux.HandleFunc("PUT /v1/queues/{name}", s.createQueue)
 	s.mux.HandleFunc("PATCH /v1/queues/{name}", s.updateQueue)
 	s.mux.HandleFunc("GET /v1/queues/{name}", s.queueInfo)
+	s.mux.HandleFunc("GET /v1/queues/{name}/peek", s.peek)
 	s.mux.HandleFunc("DELETE /v1/queues/{name}", s.deleteQueue)
 	s.mux.HandleFunc("POST /v1/queues/{name}/purge", s.purge)
 	s.mux.HandleFunc("POST /v1/queues/{name}/messages", s.send)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ func (s *Server) topicRoutes() {
 	s.mux.HandleFunc("GET /v1/topics", s.listTopics)
 	s.mux.HandleFunc("PUT /v1/topics/{name}", s.createTopic)
 	s.mux.HandleFunc("GET /v1/topics/{name}", s.topicInfo)
+	s.mux.HandleFunc("POST /v1/topics/{name}/test-filter", s.testFilter)
 	s.mux.HandleFunc("DELETE /v1/topics/{name}", s.deleteTopic)
 	s.mux.HandleFunc("POST /v1/topics/{name}/messages", s.publish)
 	s.mux.HandleFunc("GET /v1/topics/{name}/tail", s.tail)
@@ -519,4 +521,50 @@ func (s *Server) tail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// DecodeTestFilter decodes the body of POST /v1/topics/{name}/test-filter:
+// a filter policy (a JSON object), its scope and a message.
+func DecodeTestFilter(data []byte) (policy string, scope driver.FilterScope, msg driver.Message, err error) {
+	var req httpapi.TestFilterRequest
+	if err := DecodeJSON(data, &req, false); err != nil {
+		return "", "", msg, err
+	}
+	p := bytes.TrimSpace(req.FilterPolicy)
+	if len(p) == 0 || bytes.Equal(p, []byte("null")) || p[0] != '{' {
+		return "", "", msg, driver.Invalid("filter_policy", "required: a JSON object (the SNS filter policy)")
+	}
+	if msg, err = req.Message.Driver("message"); err != nil {
+		return "", "", msg, err
+	}
+	return string(p), driver.FilterScope(req.FilterScope), msg, nil
+}
+
+// testFilter reports whether a subscription with a filter policy would
+// receive a message. The topic plays no part, but must exist.
+func (s *Server) testFilter(w http.ResponseWriter, r *http.Request) {
+	name, ok := topicNamed(w, r)
+	if !ok {
+		return
+	}
+	data, err := readBody(r, w)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	policy, scope, msg, err := DecodeTestFilter(data)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.b.Topic(name).Info(r.Context()); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	match, err := courier.TestFilterPolicy(policy, scope, msg)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, httpapi.TestFilterResponse{Match: match})
 }

@@ -236,7 +236,7 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 	if rt.attrs != nil {
 		attrs := attrMaps.Get().(map[string]pattern.Attribute)
 		for k, v := range m.Headers {
-			attrs[k] = headerAttribute(v)
+			attrs[k] = driver.HeaderAttribute(v)
 		}
 		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
 			ids = append(ids, got...)
@@ -270,52 +270,6 @@ func (rt *routing) countFilteredOut(matched []pattern.RuleID) {
 			s.filteredOut.Add(1)
 		}
 	}
-}
-
-// headerAttribute types a header value for filter policies: a value that
-// is a JSON number is a Number (numeric conditions apply), anything else a
-// String.
-func headerAttribute(v string) pattern.Attribute {
-	if isJSONNumber(v) {
-		return pattern.Attribute{Type: "Number", Value: v}
-	}
-	return pattern.Attribute{Type: "String", Value: v}
-}
-
-// isJSONNumber reports whether s is a number in JSON syntax.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	start := i
-	if n := digits(); n == 0 || n > 1 && s[start] == '0' {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // encodePublish encodes a published message without its targets, into a

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/courier-io/courier/driver"
 )
 
 // TestBackoffIsFullJitterWithinTheCap checks the retry wait: never above
@@ -33,7 +35,7 @@ func TestHeaderAttributeTypes(t *testing.T) {
 		"": "String", "01": "String", "1.": "String", ".5": "String", "1e": "String", "+1": "String",
 		"eu": "String", "12 ": "String", "0x10": "String", "NaN": "String",
 	} {
-		if got := headerAttribute(v).Type; got != want {
+		if got := driver.HeaderAttribute(v).Type; got != want {
 			t.Errorf("header value %q typed %s; want %s", v, got, want)
 		}
 	}
@@ -44,11 +46,11 @@ func FuzzHeaderAttribute(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		a := headerAttribute(v)
+		a := driver.HeaderAttribute(v)
 		// A JSON text that starts with '-' or a digit is a number.
 		number := v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && strings.TrimSpace(v) == v && json.Valid([]byte(v))
 		if a.Value != v || (a.Type == "Number") != number {
-			t.Fatalf("headerAttribute(%q) = %+v; JSON number: %v", v, a, number)
+			t.Fatalf("driver.HeaderAttribute(%q) = %+v; JSON number: %v", v, a, number)
 		}
 	})
 }

@@ -216,3 +216,42 @@ func (e *Engine) render(pd *pending) error {
 	}
 	return nil
 }
+
+// Peek implements driver.Peeker: up to max messages of the queue, oldest
+// first, in any state, without receiving them.
+func (e *Engine) Peek(_ context.Context, name string, max int) ([]driver.PeekedMessage, error) {
+	if max < 1 || max > driver.MaxPeek {
+		return nil, driver.Invalid("max", "%d is out of range; accepted is 1 to %d", max, driver.MaxPeek)
+	}
+	q, err := e.lockQueue(name, false)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	q.advance(t, e.forget)
+	ps := make([]pending, 0, min(max, len(q.msgs)))
+	states := make(map[string]driver.PeekedMessage, cap(ps))
+	for m := q.all.head; m != nil && len(ps) < max; m = m.alink.next {
+		pd := e.pendingOf(m, "")
+		ps = append(ps, pd)
+		pm := driver.PeekedMessage{State: driver.StateVisible}
+		switch m.state {
+		case stateDelayed:
+			pm.State, pm.VisibleAt = driver.StateDelayed, time.Unix(0, m.visibleAt)
+		case stateInFlight:
+			pm.State, pm.VisibleAt = driver.StateInFlight, time.Unix(0, m.visibleAt)
+		}
+		states[pd.d.ID] = pm
+	}
+	e.mu.Unlock()
+	ds, err := e.read(ps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]driver.PeekedMessage, len(ds))
+	for i, d := range ds {
+		out[i] = states[d.ID]
+		out[i].Delivery = d
+	}
+	return out, nil
+}

@@ -363,3 +363,59 @@ func Marshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// PeekedMessage is one message of the answer of GET
+// /v1/queues/{name}/peek: a delivery without a receipt, its state and,
+// for a delayed or in-flight message, when it becomes visible.
+type PeekedMessage struct {
+	Delivery
+	State     string     `json:"state"`
+	VisibleAt *time.Time `json:"visible_at,omitempty"`
+}
+
+// PeekResponse is the answer of GET /v1/queues/{name}/peek.
+type PeekResponse struct {
+	Messages []PeekedMessage `json:"messages"`
+}
+
+// PeekedJSON converts peeked messages.
+func PeekedJSON(ms []driver.PeekedMessage) PeekResponse {
+	out := PeekResponse{Messages: make([]PeekedMessage, len(ms))}
+	for i, m := range ms {
+		out.Messages[i] = PeekedMessage{Delivery: DeliveryJSON(m.Delivery), State: m.State}
+		if !m.VisibleAt.IsZero() {
+			at := m.VisibleAt
+			out.Messages[i].VisibleAt = &at
+		}
+	}
+	return out
+}
+
+// Driver converts peeked messages back.
+func (r PeekResponse) Driver() ([]driver.PeekedMessage, error) {
+	out := make([]driver.PeekedMessage, len(r.Messages))
+	for i, m := range r.Messages {
+		d, err := m.Delivery.Driver()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = driver.PeekedMessage{Delivery: d, State: m.State}
+		if m.VisibleAt != nil {
+			out[i].VisibleAt = *m.VisibleAt
+		}
+	}
+	return out, nil
+}
+
+// TestFilterRequest is the body of POST /v1/topics/{name}/test-filter: a
+// filter policy (a JSON object), its scope, and a message to test.
+type TestFilterRequest struct {
+	FilterPolicy json.RawMessage `json:"filter_policy"`
+	FilterScope  string          `json:"filter_scope,omitempty"`
+	Message      Message         `json:"message"`
+}
+
+// TestFilterResponse answers a filter test.
+type TestFilterResponse struct {
+	Match bool `json:"match"`
+}
