@@ -28,7 +28,8 @@ type Broker struct {
 	topics  driver.Topics
 	streams driver.Streams
 	buses   driver.Buses
-	peeker  driver.Peeker // nil when the backend cannot peek
+	peeker  driver.Peeker          // nil when the backend cannot peek
+	storage driver.StorageReporter // nil when the backend has no local storage
 	url     string
 	closed  atomic.Bool
 }
@@ -91,10 +92,11 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Broker, error) {
 	}
 	// Peeking is an operator's view: it is not traced.
 	peeker, _ := conn.(driver.Peeker)
+	storage, _ := conn.(driver.StorageReporter)
 	if cfg.tp != nil {
 		conn = observability.Trace(conn, cfg.tp, "courier-"+u.Scheme)
 	}
-	b := &Broker{conn: conn, url: redact(u), peeker: peeker}
+	b := &Broker{conn: conn, url: redact(u), peeker: peeker, storage: storage}
 	if q, ok := conn.(driver.Queues); ok && conn.Capabilities().Queues {
 		b.queues = q
 	}
@@ -126,6 +128,16 @@ func (b *Broker) URL() string { return b.url }
 
 // Capabilities reports what the backend supports.
 func (b *Broker) Capabilities() Capabilities { return b.conn.Capabilities() }
+
+// StorageStats returns the stats of the backend's local storage (file://:
+// the log's segments, bytes written, fsync durations, free disk), and
+// false for backends without local storage.
+func (b *Broker) StorageStats() (driver.StorageStats, bool) {
+	if b.storage == nil {
+		return driver.StorageStats{}, false
+	}
+	return b.storage.StorageStats(), true
+}
 
 // Close closes the backend. On file:// it syncs everything written and
 // releases the data directory. Calls in progress fail with ErrClosed.

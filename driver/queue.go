@@ -107,6 +107,22 @@ type QueueInfo struct {
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
 	Stats      QueueStats      `json:"stats"`
+	// Counters count the queue's traffic since the backend started; nil
+	// for backends that do not count it (the embedded engine does).
+	Counters *QueueCounters `json:"-"`
+}
+
+// QueueCounters count a queue's traffic since the backend started, for
+// metrics: they restart from zero with the process.
+type QueueCounters struct {
+	Sent         int64 // messages stored, by sends, fan-out and moves in
+	Received     int64 // deliveries made
+	Acked        int64 // deliveries acked
+	Nacked       int64 // deliveries made visible again by a nack
+	DeadLettered int64 // messages moved to the dead-letter queue
+	// ReceiveLatency is the time from a message's storage to each of its
+	// deliveries, in seconds.
+	ReceiveLatency Histogram
 }
 
 // Message is a message to send.
@@ -228,7 +244,6 @@ type PeekedMessage struct {
 type Peeker interface {
 	Peek(ctx context.Context, queue string, max int) ([]PeekedMessage, error)
 }
-
 
 // Queues is the queue pattern (SQS semantics). Inputs have been validated
 // by the root package with the functions of this package; drivers still

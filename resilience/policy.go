@@ -501,3 +501,12 @@ func (p *Policy) buildFallback(fn func(context.Context, error) error) failsafe.P
 		return outcome{}, fn(e.Context(), err)
 	}).Build()
 }
+
+// BudgetAvailable returns the retries p's retry budget allows now, and
+// false when p has no budget.
+func (p *Policy) BudgetAvailable() (int, bool) {
+	if p == nil || p.budget == nil {
+		return 0, false
+	}
+	return p.budget.Available(), true
+}

@@ -132,7 +132,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		n := l.s.conns.Add(1)
 		if max := l.s.limits.MaxConnections; max > 0 && n > int64(max) {
 			l.s.conns.Add(-1)
-			l.s.metrics.connsRejected.Add(1)
+			l.s.metrics.connsRejected.Inc()
 			c.Close()
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+
+	dto "github.com/prometheus/client_model/go"
 	"time"
 
 	"github.com/courier-io/courier"
@@ -257,8 +259,12 @@ func TestMaxConnections(t *testing.T) {
 		if got := s.conns.Load(); got != 2 {
 			t.Fatalf("%d connections counted open, want 2", got)
 		}
-		if got := s.metrics.connsRejected.Load(); got != 1 {
-			t.Fatalf("%d connections counted rejected, want 1", got)
+		var rejected dto.Metric
+		if err := s.metrics.connsRejected.Write(&rejected); err != nil {
+			t.Fatal(err)
+		}
+		if got := rejected.GetCounter().GetValue(); got != 1 {
+			t.Fatalf("%v connections counted rejected, want 1", got)
 		}
 
 		open[0].Close()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // TestMetrics checks the request counts by route and code, the latency
@@ -30,24 +32,28 @@ func TestMetrics(t *testing.T) {
 	}
 	out := w.Body.String()
 	for _, want := range []string{
-		`courier_http_requests_total{surface="rest",route="PUT /v1/queues/{name}",code="201"} 1`,
-		`courier_http_requests_total{surface="rest",route="POST /v1/queues/{name}/messages",code="200"} 3`,
-		`courier_http_requests_total{surface="rest",route="POST /v1/queues/{name}/messages",code="401"} 1`,
-		`courier_http_requests_total{surface="rest",route="/",code="404"} 1`,
-		`courier_http_requests_total{surface="rest",route="GET /metrics",code="401"} 1`,
-		`courier_http_request_duration_seconds_bucket{surface="rest",route="POST /v1/queues/{name}/messages",le="+Inf"} 4`,
-		`courier_http_request_duration_seconds_count{surface="rest",route="POST /v1/queues/{name}/messages"} 4`,
+		`courier_http_requests_total{code="201",route="PUT /v1/queues/{name}",surface="rest"} 1`,
+		`courier_http_requests_total{code="200",route="POST /v1/queues/{name}/messages",surface="rest"} 3`,
+		`courier_http_requests_total{code="401",route="POST /v1/queues/{name}/messages",surface="rest"} 1`,
+		`courier_http_requests_total{code="404",route="/",surface="rest"} 1`,
+		`courier_http_requests_total{code="401",route="GET /metrics",surface="rest"} 1`,
+		`courier_http_request_duration_seconds_bucket{route="POST /v1/queues/{name}/messages",surface="rest",le="+Inf"} 4`,
+		`courier_http_request_duration_seconds_count{route="POST /v1/queues/{name}/messages",surface="rest"} 4`,
 		"# TYPE courier_http_request_duration_seconds histogram",
 		"courier_http_requests_in_flight 1", // this scrape
 		"courier_http_connections_open 0",
 		"courier_http_connections_rejected_total 0",
+		// The broker's: the queue the requests made.
+		`courier_queue_messages{queue="q",state="visible"} 3`,
+		`courier_queue_messages_sent_total{queue="q"} 3`,
+		"# TYPE courier_queue_receive_latency_seconds histogram",
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("the metrics lack %s", want)
 		}
 	}
 	// Every line is a comment or a sample of the text format.
-	sample := regexp.MustCompile(`^courier_[a-z_]+(\{([a-z]+="[^"\\]*(\\.[^"\\]*)*",?)+\})? [0-9.e+-]+$`)
+	sample := regexp.MustCompile(`^[a-z_]+(\{([a-z_]+="[^"\\]*(\\.[^"\\]*)*",?)+\})? ([0-9.e+-]+|NaN|[+-]Inf)$`)
 	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
 		if !strings.HasPrefix(line, "# ") && !sample.MatchString(line) {
 			t.Errorf("not a sample: %q", line)
@@ -79,10 +85,16 @@ func TestMetricsHistogram(t *testing.T) {
 			t.Errorf("open connections: %d, want 1", got)
 		}
 		var b strings.Builder
-		if err := s.metrics.write(&b, s.conns.Load()); err != nil {
+		mfs, err := s.metrics.registry.Gather()
+		if err != nil {
 			t.Fatal(err)
 		}
-		const route = `surface="rest",route="POST /v1/queues/{name}/receive"`
+		for _, mf := range mfs {
+			if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const route = `route="POST /v1/queues/{name}/receive",surface="rest"`
 		for _, want := range []string{
 			`courier_http_request_duration_seconds_bucket{` + route + `,le="2.5"} 0`,
 			`courier_http_request_duration_seconds_bucket{` + route + `,le="5"} 1`,

@@ -82,7 +82,7 @@ type Server struct {
 	public  map[string]bool
 	streams semaphore
 	conns   atomic.Int64
-	metrics *metrics
+	metrics *serverMetrics
 	ws      wsHub // WebSocket connections (ws.go)
 	// historyConfig is WithHistory's; history samples while it is set.
 	historyConfig *HistoryConfig
@@ -91,7 +91,8 @@ type Server struct {
 
 // New returns a server for b. It does not own b: closing b is the caller's.
 func New(b *courier.Broker, opts ...Option) *Server {
-	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), public: map[string]bool{}, metrics: newMetrics()}
+	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), public: map[string]bool{}}
+	s.metrics = newMetrics(s)
 	s.mux = &router{ServeMux: http.NewServeMux(), s: s}
 	s.drain, s.cancelDrain = context.WithCancel(context.Background())
 	for _, o := range opts {
@@ -122,10 +123,10 @@ func New(b *courier.Broker, opts ...Option) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.metrics.inFlight.Add(1)
+	s.metrics.inFlight.Inc()
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
-		s.metrics.inFlight.Add(-1)
+		s.metrics.inFlight.Dec()
 		// The router set r.Pattern to the route that answered.
 		s.metrics.observe(r.Pattern, sw.code(), time.Since(start))
 	}()

@@ -145,6 +145,9 @@ func (e *Engine) applySend(r *sendRecord, p pos, payload []byte) {
 	if r.DedupID != "" {
 		q.dedup.remember(r.DedupID, r.Seq, r.FIFOSeq, r.SentAt)
 	}
+	if e.started {
+		q.counters.Sent++
+	}
 	m := &message{seq: r.Seq, pos: p, size: int32(len(payload)), sentAt: r.SentAt, enq: r.SentAt, visibleAt: r.VisibleAt, fifoSeq: r.FIFOSeq}
 	q.add(m, r.Group, r.SentAt)
 	if e.bodies != nil {
@@ -234,5 +237,8 @@ func (e *Engine) applyMove(r *moveRecord) {
 		m.source = &s
 	}
 	to.add(m, groupName, r.At)
+	if e.started {
+		to.counters.Sent++
+	}
 	to.wake()
 }

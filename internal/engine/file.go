@@ -131,6 +131,8 @@ type fileConn struct {
 	*Engine
 	l   *wal.Log
 	cfg fileConfig
+	// syncs are the durations of the log's syncs.
+	syncs *syncStats
 	// maint serializes maintenance (checkpoints, compaction) and guards
 	// the fields below it.
 	maint          sync.Mutex
@@ -149,11 +151,13 @@ func openFile(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn
 }
 
 func openDir(cfg fileConfig, opts driver.Options) (*fileConn, error) {
+	syncs := newSyncStats()
+	cfg.opts.OnSync = syncs.observe
 	l, err := wal.Open(cfg.dir, cfg.opts)
 	if err != nil {
 		return nil, wrapLogErr(err)
 	}
-	c := &fileConn{l: l, cfg: cfg}
+	c := &fileConn{l: l, cfg: cfg, syncs: syncs}
 	c.Engine = newEngine(fileJournal{l: l, logger: opts.Logger}, opts.Logger)
 	if err := c.recover(); err != nil {
 		l.Close()

@@ -37,12 +37,17 @@ type queue struct {
 	// signal, when a long poll waits, is closed (and cleared) when
 	// messages may have become receivable.
 	signal chan struct{}
+
+	// counters count the live traffic since the engine started (not what
+	// recovery replays), for metrics.
+	counters driver.QueueCounters
 }
 
 func newQueue(qid uint64, name string, attrs driver.QueueAttributes, at int64) *queue {
 	q := &queue{
 		qid: qid, name: name, attrs: attrs, created: at, updated: at,
-		msgs: make(map[uint64]*message),
+		msgs:     make(map[uint64]*message),
+		counters: driver.QueueCounters{ReceiveLatency: driver.NewHistogram(driver.LatencyBounds)},
 	}
 	if attrs.FIFO {
 		q.groups = make(map[string]*group)
@@ -251,5 +256,13 @@ func (q *queue) info(now int64) driver.QueueInfo {
 		CreatedAt:  time.Unix(0, q.created),
 		UpdatedAt:  time.Unix(0, q.updated),
 		Stats:      q.stats(now),
+		Counters:   q.countersCopy(),
 	}
+}
+
+// countersCopy returns a copy of q's counters.
+func (q *queue) countersCopy() *driver.QueueCounters {
+	c := q.counters
+	c.ReceiveLatency = c.ReceiveLatency.Clone()
+	return &c
 }

@@ -105,8 +105,10 @@ func (e *Engine) take(q *queue, max int, visibility time.Duration, t int64) ([]p
 		return nil, err
 	}
 	e.applyReceive(rec)
+	q.counters.Received += int64(len(deliver))
 	out := make([]pending, len(deliver))
 	for i, m := range deliver {
+		q.counters.ReceiveLatency.Observe(float64(t-m.sentAt) / 1e9)
 		out[i] = e.pendingOf(m, e.encodeReceipt(receipt{qid: q.qid, seq: m.seq, receives: m.receives}))
 	}
 	return out, nil
@@ -163,6 +165,7 @@ func (e *Engine) deadLetter(q *queue, max int, t int64) error {
 		for _, mv := range moves {
 			e.applyMove(mv)
 		}
+		q.counters.DeadLettered += int64(len(moves))
 	}
 }
 

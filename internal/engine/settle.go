@@ -61,6 +61,7 @@ func (e *Engine) Ack(ctx context.Context, name string, receipts []string) ([]err
 		return nil, err
 	}
 	e.applyAck(rec)
+	q.counters.Acked += int64(len(rec.Seqs))
 	e.mu.Unlock()
 	return errs, e.await(ctx, wait)
 }
@@ -103,6 +104,9 @@ func (e *Engine) ChangeVisibility(ctx context.Context, name string, receipts []s
 		return nil, err
 	}
 	e.applyVisibility(rec)
+	if d == 0 {
+		q.counters.Nacked += int64(len(rec.Seqs))
+	}
 	e.mu.Unlock()
 	return errs, e.await(ctx, wait)
 }

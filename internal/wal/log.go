@@ -97,6 +97,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxRecordSize bounds a record's payload; default 16 MiB.
 	MaxRecordSize int
+	// OnSync, when set, is told the duration of every successful sync of
+	// a segment (for metrics). It runs on the writer goroutine: keep it
+	// short.
+	OnSync func(time.Duration)
 }
 
 // Pos locates a record: its segment and the offset of its header.
@@ -500,10 +504,14 @@ func (l *Log) syncActive() error {
 		l.mu.Unlock()
 		return err
 	}
+	took := time.Since(start)
 	l.mu.Lock()
 	l.stats.Syncs++
-	l.stats.LastSync = time.Since(start)
+	l.stats.LastSync = took
 	l.mu.Unlock()
+	if l.opts.OnSync != nil {
+		l.opts.OnSync(took)
+	}
 	return nil
 }
 
