@@ -96,8 +96,14 @@ type traced struct {
 	system string
 }
 
-// produce starts a producer span for op on destination.
-func (t *traced) produce(ctx context.Context, op, kind, destination string, n int) (context.Context, trace.Span) {
+// produce starts a producer span for op on destination. When ctx holds
+// no span but the first message carries a trace context (a client that
+// set traceparent in the message's headers: WebSocket and AWS-compatible
+// producers), that context is the parent.
+func (t *traced) produce(ctx context.Context, op, kind, destination string, n int, carried map[string]string) (context.Context, trace.Span) {
+	if !trace.SpanContextFromContext(ctx).IsValid() && carried["traceparent"] != "" {
+		ctx = Extract(ctx, carried)
+	}
 	return t.tracer.Start(ctx, op+" "+destination, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
 		attribute.String("messaging.system", t.system),
 		attribute.String("messaging.operation.type", op),
@@ -138,6 +144,89 @@ func end(span trace.Span, err error) {
 	span.End()
 }
 
+// firstHeaders returns the headers of the first message, nil for none.
+func firstHeaders(msgs []driver.Message) map[string]string {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return msgs[0].Headers
+}
+
+// settle traces a settlement (ack, nack, extend, commit) of n deliveries
+// of destination: a client span as the messaging conventions name it.
+func (t *traced) settle(ctx context.Context, op, kind, destination string, n int) (context.Context, trace.Span) {
+	return t.tracer.Start(ctx, op+" "+destination, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("messaging.system", t.system),
+		attribute.String("messaging.operation.type", "settle"),
+		attribute.String("messaging.operation.name", op),
+		attribute.String("messaging.destination.name", destination),
+		attribute.String("messaging.courier.destination.kind", kind),
+		attribute.Int("messaging.batch.message_count", n),
+	))
+}
+
+// Ack traces an ack of queue deliveries.
+func (t *traced) Ack(ctx context.Context, queue string, receipts []string) ([]error, error) {
+	ctx, span := t.settle(ctx, "ack", "queue", queue, len(receipts))
+	errs, err := t.Queues.Ack(ctx, queue, receipts)
+	end(span, err)
+	return errs, err
+}
+
+// ChangeVisibility traces a nack (d = 0) or an extend of queue deliveries.
+func (t *traced) ChangeVisibility(ctx context.Context, queue string, receipts []string, d time.Duration) ([]error, error) {
+	ctx, span := t.settle(ctx, settleOp(d), "queue", queue, len(receipts))
+	errs, err := t.Queues.ChangeVisibility(ctx, queue, receipts, d)
+	end(span, err)
+	return errs, err
+}
+
+// AckSubscription traces an ack of a durable subscription's deliveries.
+func (t *traced) AckSubscription(ctx context.Context, topic, name string, receipts []string) ([]error, error) {
+	ctx, span := t.settle(ctx, "ack", "subscription", topic+"/"+name, len(receipts))
+	errs, err := t.Topics.AckSubscription(ctx, topic, name, receipts)
+	end(span, err)
+	return errs, err
+}
+
+// ChangeSubscriptionVisibility traces a nack or extend of a durable
+// subscription's deliveries.
+func (t *traced) ChangeSubscriptionVisibility(ctx context.Context, topic, name string, receipts []string, d time.Duration) ([]error, error) {
+	ctx, span := t.settle(ctx, settleOp(d), "subscription", topic+"/"+name, len(receipts))
+	errs, err := t.Topics.ChangeSubscriptionVisibility(ctx, topic, name, receipts, d)
+	end(span, err)
+	return errs, err
+}
+
+// SettleTarget traces the settlement of a handler target's delivery.
+func (t *traced) SettleTarget(ctx context.Context, bus, rule, target, receipt, failure string) error {
+	op := "ack"
+	if failure != "" {
+		op = "nack"
+	}
+	ctx, span := t.settle(ctx, op, "bus-target", bus+"/"+rule+"/"+target, 1)
+	err := t.Buses.SettleTarget(ctx, bus, rule, target, receipt, failure)
+	end(span, err)
+	return err
+}
+
+// Commit traces a consumer group's commit of offsets.
+func (t *traced) Commit(ctx context.Context, stream, group, member string, generation int64, offsets map[int]int64) error {
+	ctx, span := t.settle(ctx, "commit", "stream", stream, len(offsets))
+	span.SetAttributes(attribute.String("messaging.consumer.group.name", group))
+	err := t.Streams.Commit(ctx, stream, group, member, generation, offsets)
+	end(span, err)
+	return err
+}
+
+// settleOp names a visibility change: a nack at 0, an extend otherwise.
+func settleOp(d time.Duration) string {
+	if d == 0 {
+		return "nack"
+	}
+	return "extend"
+}
+
 // injected returns msgs with ctx's trace context in their headers.
 func injected(ctx context.Context, msgs []driver.Message) []driver.Message {
 	out := make([]driver.Message, len(msgs))
@@ -150,7 +239,7 @@ func injected(ctx context.Context, msgs []driver.Message) []driver.Message {
 
 // Send traces a send to a queue.
 func (t *traced) Send(ctx context.Context, queue string, msgs []driver.Message) ([]driver.SendResult, error) {
-	ctx, span := t.produce(ctx, "send", "queue", queue, len(msgs))
+	ctx, span := t.produce(ctx, "send", "queue", queue, len(msgs), firstHeaders(msgs))
 	res, err := t.Queues.Send(ctx, queue, injected(ctx, msgs))
 	end(span, err)
 	return res, err
@@ -158,7 +247,7 @@ func (t *traced) Send(ctx context.Context, queue string, msgs []driver.Message) 
 
 // Publish traces a publish to a topic.
 func (t *traced) Publish(ctx context.Context, topic string, msgs []driver.Message) ([]driver.SendResult, error) {
-	ctx, span := t.produce(ctx, "publish", "topic", topic, len(msgs))
+	ctx, span := t.produce(ctx, "publish", "topic", topic, len(msgs), firstHeaders(msgs))
 	res, err := t.Topics.Publish(ctx, topic, injected(ctx, msgs))
 	end(span, err)
 	return res, err
@@ -166,7 +255,11 @@ func (t *traced) Publish(ctx context.Context, topic string, msgs []driver.Messag
 
 // Append traces an append to a stream.
 func (t *traced) Append(ctx context.Context, stream string, recs []driver.Record) ([]driver.AppendResult, error) {
-	ctx, span := t.produce(ctx, "send", "stream", stream, len(recs))
+	var carried map[string]string
+	if len(recs) > 0 {
+		carried = recs[0].Headers
+	}
+	ctx, span := t.produce(ctx, "send", "stream", stream, len(recs), carried)
 	out := make([]driver.Record, len(recs))
 	for i, r := range recs {
 		r.Headers = Inject(ctx, r.Headers)
@@ -179,7 +272,11 @@ func (t *traced) Append(ctx context.Context, stream string, recs []driver.Record
 
 // PutEvents traces a put on a bus.
 func (t *traced) PutEvents(ctx context.Context, bus string, events []driver.Event) ([]driver.PutEventsResult, error) {
-	ctx, span := t.produce(ctx, "publish", "bus", bus, len(events))
+	var carried map[string]string
+	if len(events) > 0 {
+		carried = events[0].Headers
+	}
+	ctx, span := t.produce(ctx, "publish", "bus", bus, len(events), carried)
 	out := make([]driver.Event, len(events))
 	for i, ev := range events {
 		ev.Headers = Inject(ctx, ev.Headers)

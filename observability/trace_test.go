@@ -135,3 +135,68 @@ func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {
 		return a, b
 	}
 }
+
+// TestSettleSpansAndCarriedParent checks the settle spans (ack, nack,
+// commit) and that a send without a span in its context takes its parent
+// from the traceparent the message carries.
+func TestSettleSpansAndCarriedParent(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	ctx := context.Background()
+	b, err := courier.Open(ctx, "mem://", courier.WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	q := must(b.CreateQueue(ctx, "orders"))(t)
+
+	// A producer elsewhere (a WebSocket client, say) set the trace context
+	// in the message's headers.
+	remote, span := tp.Tracer("client").Start(ctx, "client work")
+	carried := observability.Inject(remote, nil)
+	span.End()
+	must(q.Send(ctx, courier.Message{Body: []byte("a"), Headers: carried}))(t)
+	send := spanNamed(t, exp, "send orders")
+	if send.Parent.SpanID() != span.SpanContext().SpanID() || send.SpanContext.TraceID() != span.SpanContext().TraceID() {
+		t.Fatalf("the send's parent is %v; want the carried span %v", send.Parent.SpanID(), span.SpanContext().SpanID())
+	}
+
+	must(q.Send(ctx, courier.Message{Body: []byte("b")}))(t)
+	ds := must(q.Receive(ctx, courier.Max(2)))(t)
+	if len(ds) != 2 {
+		t.Fatalf("received %d", len(ds))
+	}
+	if err := ds[0].Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ds[1].Nack(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ack orders", "nack orders"} {
+		s := spanNamed(t, exp, name)
+		if s.SpanKind != trace.SpanKindClient || !hasAttr(s, "messaging.operation.type", "settle") {
+			t.Errorf("%s: kind %v, attributes %v", name, s.SpanKind, s.Attributes)
+		}
+	}
+	st := must(b.CreateStream(ctx, "clicks"))(t)
+	must(st.Append(ctx, courier.Record{Value: []byte("c"), Partition: courier.AnyPartition}))(t)
+	c := must(st.Group("g").Join(ctx, "m"))(t)
+	must(c.Poll(ctx, 10, 0))(t)
+	if err := c.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := spanNamed(t, exp, "commit clicks"); !hasAttr(s, "messaging.consumer.group.name", "g") {
+		t.Errorf("commit span attributes %v", s.Attributes)
+	}
+}
+
+// hasAttr reports whether s has the string attribute key = value.
+func hasAttr(s tracetest.SpanStub, key, value string) bool {
+	for _, a := range s.Attributes {
+		if string(a.Key) == key && a.Value.AsString() == value {
+			return true
+		}
+	}
+	return false
+}

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/courier-io/courier/internal/httpapi"
+	"github.com/courier-io/courier/observability"
 )
 
 // router is the server's ServeMux. Every route registered on it runs
@@ -25,11 +27,17 @@ func (m *router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	m.Handle(pattern, http.HandlerFunc(h))
 }
 
-// Handle registers h for pattern behind its guard.
+// Handle registers h for pattern behind its guard, and with a tracer
+// provider (WithTracerProvider) inside a server span named by the route,
+// continuing the trace the request carries.
 func (m *router) Handle(pattern string, h http.Handler) {
 	m.patterns = append(m.patterns, pattern)
 	m.s.metrics.addRoute(pattern, routeAccess[pattern].surface)
-	m.ServeMux.Handle(pattern, m.s.guard(pattern, h))
+	h = m.s.guard(pattern, h)
+	if tp := m.s.tracerProvider; tp != nil {
+		h = otelhttp.NewHandler(h, pattern, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(observability.Propagator))
+	}
+	m.ServeMux.Handle(pattern, h)
 }
 
 // guard wraps the handler of the route pattern with what every request

@@ -30,6 +30,7 @@ import (
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/internal/httpapi"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxRequestBytes bounds a request body: a full batch of maximal messages
@@ -42,6 +43,15 @@ type Option func(*Server)
 
 // WithLogger sets the logger for request failures (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// WithTracerProvider traces every request in a server span (otelhttp),
+// named by its route and continuing the W3C trace context of the request's
+// headers; the courier calls it makes are children of that span when the
+// Broker was opened with the same provider (courier.WithTracerProvider).
+// Without it the server makes no spans.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(s *Server) { s.tracerProvider = tp }
+}
 
 // WithIdentities turns authentication on: a request must carry the bearer
 // token, or a verified client certificate, of one of ids, and the route's
@@ -84,6 +94,8 @@ type Server struct {
 	conns   atomic.Int64
 	metrics *serverMetrics
 	ws      wsHub // WebSocket connections (ws.go)
+	// tracerProvider traces requests (WithTracerProvider); nil for none.
+	tracerProvider trace.TracerProvider
 	// historyConfig is WithHistory's; history samples while it is set.
 	historyConfig *HistoryConfig
 	history       *history

@@ -20,6 +20,7 @@ import (
 
 	"github.com/courier-io/courier"
 	"github.com/courier-io/courier/internal/config"
+	"github.com/courier-io/courier/observability"
 	"github.com/courier-io/courier/server"
 )
 
@@ -144,7 +145,7 @@ func (e *env) printTokenHash() error {
 // serve serves cfg until ctx ends, then shuts down gracefully: long
 // polls end, requests in flight finish, the backend syncs and closes.
 func serve(ctx context.Context, e *env, cfg *config.Config) error {
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	logger := newLogger(cfg.Log, cfg.LogLevel(), e.stderr)
 	backend, dir := cfg.Backend, ""
 	if backend == "" {
 		abs, err := filepath.Abs(cfg.Data)
@@ -171,12 +172,30 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	b, err := courier.Open(ctx, backend, courier.WithLogger(logger))
+	tp, err := newTracerProvider(ctx, cfg.Tracing, versionLine(), e.stdout)
+	if err != nil {
+		tcp.Close()
+		return usageError{fmt.Errorf("invalid configuration: %w", err)}
+	}
+	openOpts := []courier.Option{courier.WithLogger(logger)}
+	serverOpts := append([]server.Option{server.WithLogger(logger)}, cfg.ServerOptions()...)
+	if tp != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				logger.Warn("flushing the last spans failed", "err", err)
+			}
+		}()
+		openOpts = append(openOpts, courier.WithTracerProvider(tp))
+		serverOpts = append(serverOpts, server.WithTracerProvider(tp))
+	}
+	b, err := courier.Open(ctx, backend, openOpts...)
 	if err != nil {
 		tcp.Close()
 		return err
 	}
-	srv := server.New(b, append([]server.Option{server.WithLogger(logger)}, cfg.ServerOptions()...)...)
+	srv := server.New(b, serverOpts...)
 	ln := srv.Listener(tcp)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
@@ -188,7 +207,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	stopReload := reloadOnSIGHUP(certs, logger)
 	defer stopReload()
 
-	attrs := []any{"addr", tcp.Addr().String(), "tls", tlsConfig != nil, "auth", authMode(cfg), "backend", b.URL()}
+	attrs := []any{"addr", tcp.Addr().String(), "tls", tlsConfig != nil, "auth", authMode(cfg), "backend", b.URL(), "tracing", cfg.Tracing.Exporter}
 	if dir != "" {
 		attrs = append(attrs, "data", dir)
 	}
@@ -264,4 +283,15 @@ func reloadOnSIGHUP(certs *server.CertReloader, logger *slog.Logger) (stop func(
 		close(done)
 		wg.Wait()
 	}
+}
+
+// newLogger returns the server's logger: text or JSON lines on w at level,
+// with the trace and span IDs of a traced request's context in each line.
+func newLogger(l config.Log, level slog.Level, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if l.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(observability.LogHandler(h))
 }

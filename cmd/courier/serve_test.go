@@ -2,16 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/courier-io/courier/internal/testcert"
 	"github.com/courier-io/courier/server"
@@ -29,11 +33,18 @@ type watched struct {
 // address. The test's cleanup stops it.
 func watchServe(t *testing.T, args ...string) *watched {
 	t.Helper()
+	return watchServeOut(t, io.Discard, args...)
+}
+
+// watchServeOut is watchServe with serve's standard output going to
+// stdout.
+func watchServeOut(t *testing.T, stdout io.Writer, args ...string) *watched {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		code := run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, pw)
+		code := run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), stdout, pw)
 		pw.Close()
 		done <- code
 	}()
@@ -319,5 +330,87 @@ func TestServeTLSReload(t *testing.T) {
 	}
 	if code := w.stop(); code != 0 {
 		t.Fatalf("serve exited %d", code)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestServeTracing runs serve with the stdout exporter: a request that
+// carries a W3C trace context is traced as a server span of its route in
+// that trace, with the courier send as its child, and the spans are
+// flushed at shutdown. The log lines are JSON.
+func TestServeTracing(t *testing.T) {
+	var out lockedBuffer
+	w := watchServeOut(t, &out, "--addr", "127.0.0.1:0", "--backend", "mem://", "--tracing-exporter", "stdout", "--log-level", "debug")
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	for _, req := range []struct{ method, path, body string }{
+		{"PUT", "/v1/queues/q", ""},
+		{"POST", "/v1/queues/q/messages", `{"body": "traced"}`},
+	} {
+		r, err := http.NewRequestWithContext(t.Context(), req.method, "http://"+w.addr+req.path, strings.NewReader(req.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d", req.method, req.path, resp.StatusCode)
+		}
+	}
+	if code := w.stop(); code != 0 {
+		t.Fatalf("serve exited with %d", code)
+	}
+	spans := out.String()
+	for _, want := range []string{`"Name":"POST /v1/queues/{name}/messages"`, `"Name":"send q"`, traceID} {
+		if !strings.Contains(spans, want) {
+			t.Errorf("the exported spans lack %s:\n%.2000s", want, spans)
+		}
+	}
+}
+
+// TestServeJSONLog checks --log-format json.
+func TestServeJSONLog(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--backend", "mem://", "--log-format", "json"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), `"msg":"courier listening"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no JSON log line: %q", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited with %d", code)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+		}
 	}
 }

@@ -32,6 +32,9 @@ type Config struct {
 	// WebSocket configures /v1/ws.
 	WebSocket WebSocket `yaml:"websocket"`
 	Metrics   Metrics   `yaml:"metrics"`
+	Log       Log       `yaml:"log"`
+	Tracing   Tracing   `yaml:"tracing"`
+	History   History   `yaml:"history"`
 	Readyz    Readyz    `yaml:"readyz"`
 }
 
@@ -105,6 +108,38 @@ type WebSocket struct {
 	OriginPatterns []string `yaml:"origin_patterns"`
 }
 
+// Log configures the server's log (log/slog on standard error).
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Tracing configures the export of OpenTelemetry traces. Off (none) by
+// default: then nothing is traced and tracing costs nothing.
+type Tracing struct {
+	// Exporter is none, otlp-grpc, otlp-http or stdout.
+	Exporter string `yaml:"exporter"`
+	// Endpoint is the OTLP collector's host:port (default: the exporter's
+	// standard one, localhost:4317 for gRPC and localhost:4318 for HTTP).
+	Endpoint string `yaml:"endpoint"`
+	// Insecure sends OTLP without TLS.
+	Insecure bool `yaml:"insecure"`
+	// SampleRatio is the share of new traces recorded, 0..1; traces
+	// started by a caller follow the caller's decision.
+	SampleRatio float64 `yaml:"sample_ratio"`
+}
+
+// History configures the sampler behind GET /v1/history (the
+// dashboard's charts).
+type History struct {
+	// Interval is the time between samples; 0 turns the sampler off.
+	Interval Duration `yaml:"interval"`
+	// Keep is how many samples each series keeps.
+	Keep int `yaml:"keep"`
+}
+
 // Metrics configures GET /metrics.
 type Metrics struct {
 	// Public opens /metrics to unauthenticated scrapers.
@@ -147,6 +182,9 @@ func Defaults() *Config {
 			TailBuffer:       server.DefaultWSTailBuffer,
 			OriginPatterns:   []string{},
 		},
+		Log:     Log{Level: "info", Format: "text"},
+		Tracing: Tracing{Exporter: "none", SampleRatio: 1},
+		History: History{Interval: Duration(5 * time.Second), Keep: 360},
 	}
 }
 
@@ -199,6 +237,14 @@ var Settings = []Setting{
 	{"websocket.tail_buffer", "COURIER_WS_TAIL_BUFFER", "ws-tail-buffer", "buffer of a topic subscription that sets none"},
 	{"websocket.origin_patterns", "COURIER_WS_ORIGIN_PATTERNS", "ws-origin-patterns", "browser origins allowed besides the server's host, comma-separated (*.example.com)"},
 	{"metrics.public", "COURIER_METRICS_PUBLIC", "metrics-public", "serve /metrics without authentication"},
+	{"log.level", "COURIER_LOG_LEVEL", "log-level", "log level: debug, info, warn or error"},
+	{"log.format", "COURIER_LOG_FORMAT", "log-format", "log format: text or json"},
+	{"tracing.exporter", "COURIER_TRACING_EXPORTER", "tracing-exporter", "trace exporter: none, otlp-grpc, otlp-http or stdout"},
+	{"tracing.endpoint", "COURIER_TRACING_ENDPOINT", "tracing-endpoint", "OTLP collector host:port (default: the exporter's standard port on localhost)"},
+	{"tracing.insecure", "COURIER_TRACING_INSECURE", "tracing-insecure", "send OTLP without TLS"},
+	{"tracing.sample_ratio", "COURIER_TRACING_SAMPLE_RATIO", "tracing-sample-ratio", "share of new traces recorded, 0..1"},
+	{"history.interval", "COURIER_HISTORY_INTERVAL", "history-interval", "time between the samples of /v1/history (0: off)"},
+	{"history.keep", "COURIER_HISTORY_KEEP", "history-keep", "samples kept per series for /v1/history"},
 	{"readyz.public", "COURIER_READYZ_PUBLIC", "readyz-public", "serve /readyz without authentication"},
 }
 

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,6 +236,9 @@ func (c *Config) Validate() error {
 		}
 		return &Error{Key: "websocket", Reason: err.Error()}
 	}
+	if err := c.validateObservability(); err != nil {
+		return err
+	}
 	for i, p := range c.WebSocket.OriginPatterns {
 		if _, err := path.Match(p, ""); err != nil {
 			return &Error{Key: fmt.Sprintf("websocket.origin_patterns[%d]", i), Reason: fmt.Sprintf("%q is not a pattern: %v", p, err)}
@@ -370,6 +375,9 @@ func (c *Config) ServerLimits() server.Limits {
 // identities when authentication is on, limits, and public endpoints.
 func (c *Config) ServerOptions() []server.Option {
 	opts := []server.Option{server.WithLimits(c.ServerLimits()), server.WithWebSocket(c.WSConfig())}
+	if c.History.Interval > 0 {
+		opts = append(opts, server.WithHistory(server.HistoryConfig{Interval: time.Duration(c.History.Interval), Keep: c.History.Keep}))
+	}
 	if c.AuthEnabled() {
 		opts = append(opts, server.WithIdentities(c.Identities()...))
 	}
@@ -413,4 +421,40 @@ func Parse(data []byte, format Format) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// validateObservability checks the log, tracing and history settings.
+func (c *Config) validateObservability() error {
+	oneOf := func(key, v string, accepted ...string) error {
+		if slices.Contains(accepted, v) {
+			return nil
+		}
+		return &Error{Key: key, Reason: fmt.Sprintf("%q is not one of %s", v, strings.Join(accepted, ", "))}
+	}
+	if err := oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"); err != nil {
+		return err
+	}
+	if err := oneOf("log.format", c.Log.Format, "text", "json"); err != nil {
+		return err
+	}
+	if err := oneOf("tracing.exporter", c.Tracing.Exporter, "none", "otlp-grpc", "otlp-http", "stdout"); err != nil {
+		return err
+	}
+	if r := c.Tracing.SampleRatio; r < 0 || r > 1 || math.IsNaN(r) {
+		return &Error{Key: "tracing.sample_ratio", Reason: fmt.Sprintf("%v is out of range; accepted is 0 to 1", r)}
+	}
+	if d := time.Duration(c.History.Interval); d != 0 && (d < 100*time.Millisecond || d > time.Hour) {
+		return &Error{Key: "history.interval", Reason: fmt.Sprintf("%v is out of range; accepted is 0 (off) or 100ms to 1h", d)}
+	}
+	if k := c.History.Keep; k < 1 || k > 100000 {
+		return &Error{Key: "history.keep", Reason: fmt.Sprintf("%d is out of range; accepted is 1 to 100000", k)}
+	}
+	return nil
+}
+
+// LogLevel returns the slog level of log.level.
+func (c *Config) LogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Log.Level)) // validated
+	return l
 }
