@@ -186,6 +186,7 @@ func (s *Server) routes() {
 	s.busRoutes()
 	s.grpcRoutes()
 	s.mux.Handle("GET /v1/ws", s.wsHandler())
+	s.uiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
 	})
