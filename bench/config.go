@@ -24,13 +24,34 @@ const (
 	// not in DefaultPeers; use it to separate the engine's CPU cost from the
 	// cost of the disk.
 	PeerCourierMem = "courier-mem"
+	// PeerRabbitMQ is RabbitMQ at $COURIER_RABBITMQ_URL (default the local
+	// server) used directly through amqp091-go: quorum queues, persistent
+	// messages, publisher confirms (RabbitMQ fsyncs before confirming),
+	// manual acks. Needs a running server.
+	PeerRabbitMQ = "rabbitmq"
+	// PeerCourierRabbitMQ is courier over the amqp:// driver on the same
+	// server.
+	PeerCourierRabbitMQ = "courier-rabbitmq"
+	// PeerRedis is go-redis alone on the Redis of $COURIER_REDIS_URL
+	// (default redis://127.0.0.1:6379/0): a stream with a consumer group,
+	// XADD per send, XREADGROUP batches, XACK+XDEL in one pipeline. It
+	// fsyncs only if the server runs appendonly yes with appendfsync
+	// always.
+	PeerRedis = "redis"
+	// PeerCourierRedis is courier over the redis:// driver on the same
+	// server.
+	PeerCourierRedis = "courier-redis"
 )
+
+// DriverPeers are the peers that run an existing engine, each beside
+// courier over its driver: the driver's overhead is the ratio of the pair.
+var DriverPeers = []string{PeerRabbitMQ, PeerCourierRabbitMQ, PeerRedis, PeerCourierRedis}
 
 // DefaultPeers are the systems Queue runs when Config.Peers is empty, in
 // this order.
 var DefaultPeers = []string{PeerCourier, PeerJetStream, PeerJetStreamSync}
 
-var knownPeers = []string{PeerCourier, PeerJetStream, PeerJetStreamSync, PeerCourierMem}
+var knownPeers = append([]string{PeerCourier, PeerJetStream, PeerJetStreamSync, PeerCourierMem}, DriverPeers...)
 
 // Config is the workload of Queue. The zero value runs the default
 // workload against DefaultPeers.

@@ -21,6 +21,16 @@ func openPeer(ctx context.Context, peer, dir string) (system, bool, error) {
 	case PeerJetStreamSync:
 		s, err := openJetStream(ctx, dir, true)
 		return s, true, err
+	case PeerRabbitMQ:
+		s, err := openRabbitMQ(ctx)
+		return s, true, err
+	case PeerCourierRabbitMQ:
+		s, err := openCourierRabbitMQ(ctx)
+		return s, true, err
+	case PeerRedis:
+		return openRedis(ctx)
+	case PeerCourierRedis:
+		return openCourierRedis(ctx)
 	}
 	return nil, false, fmt.Errorf("unknown peer %q", peer)
 }

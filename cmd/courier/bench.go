@@ -47,6 +47,12 @@ Systems (--peers, comma-separated; default all but courier-mem):
   jetstream       in-process nats-server, file storage, default sync (fsync every 2 minutes)
   jetstream-sync  the same with sync_interval: always (fsync on every write)
   courier-mem     courier's mem:// engine, no disk (to separate engine CPU from disk cost)
+  rabbitmq          RabbitMQ ($COURIER_RABBITMQ_URL, default the local server) through amqp091-go
+  courier-rabbitmq  courier over the amqp:// driver on the same server
+  redis             Redis ($COURIER_REDIS_URL, default redis://127.0.0.1:6379/0) through go-redis
+  courier-redis     courier over the redis:// driver on the same server
+                    (the driver peers need their server running; pair each with its
+                    courier-* peer to see the driver's overhead)
 
 Phases, for each system in turn:
   publish   --n messages of --size bytes from --producers goroutines, each send waiting

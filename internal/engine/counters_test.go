@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/courier-io/courier"
 )
@@ -59,4 +61,43 @@ func TestQueueCountersCountLiveTraffic(t *testing.T) {
 	if c := info.Counters; c == nil || c.Sent != 0 || c.Received != 0 || info.Stats.Visible != 1 {
 		t.Fatalf("after a restart: counters %+v, stats %+v; want zero counters and the nacked message", c, info.Stats)
 	}
+}
+
+// TestTopicHonoursTheQueuesDeliveryDelay checks that a queue subscribed to
+// a topic delays what the topic delivers by its delivery delay, as it
+// delays sends.
+func TestTopicHonoursTheQueuesDeliveryDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		b, err := courier.Open(ctx, "mem://")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		q, err := b.CreateQueue(ctx, "later", courier.DeliveryDelay(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp, err := b.CreateTopic(ctx, "events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.SubscribeQueue(ctx, "s", "later"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.Publish(ctx, courier.Message{Body: []byte("e")}); err != nil {
+			t.Fatal(err)
+		}
+		info, err := q.Info(ctx)
+		if err != nil || info.Stats.Delayed != 1 || info.Counters.Sent != 1 {
+			t.Fatalf("after the publish: %+v, counters %+v, %v; want one delayed message", info.Stats, info.Counters, err)
+		}
+		if ds, _ := q.Receive(ctx, courier.Wait(0)); len(ds) != 0 {
+			t.Fatal("received before the delay passed")
+		}
+		time.Sleep(time.Minute)
+		if ds, err := q.Receive(ctx, courier.Wait(0)); err != nil || len(ds) != 1 {
+			t.Fatalf("after the delay: %d, %v", len(ds), err)
+		}
+	})
 }

@@ -314,8 +314,15 @@ func (e *Engine) applyPublish(r *publishRecord, p pos, payload []byte) {
 			continue
 		}
 		q.fifoSeq = max(q.fifoSeq, tg.FIFOSeq)
-		m := &message{seq: tg.Seq, pos: p, size: int32(len(payload)), sentAt: r.PublishedAt, enq: r.PublishedAt, visibleAt: r.PublishedAt, fifoSeq: tg.FIFOSeq}
+		// A subscribed queue's delivery delay applies to what the topic
+		// delivers, as it does to sends (the attributes replayed before this
+		// record are those it was published under).
+		visibleAt := r.PublishedAt + int64(q.attrs.DeliveryDelay)
+		m := &message{seq: tg.Seq, pos: p, size: int32(len(payload)), sentAt: r.PublishedAt, enq: r.PublishedAt, visibleAt: visibleAt, fifoSeq: tg.FIFOSeq}
 		q.add(m, r.Group, r.PublishedAt)
+		if e.started {
+			q.counters.Sent++
+		}
 		if e.bodies != nil {
 			e.bodies[tg.Seq] = memBody{typ: recPublish, payload: payload}
 		} else {
