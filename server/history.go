@@ -39,7 +39,7 @@ func WithHistory(cfg HistoryConfig) Option {
 
 // The fields of each kind of series, in the order of their values.
 var historyFields = map[string][]string{
-	"queue":  {"visible", "in_flight", "delayed", "oldest_age_seconds"},
+	"queue":  {"visible", "in_flight", "delayed", "oldest_age_seconds", "sent_total", "received_total"},
 	"topic":  {"published", "subscriptions", "tails"},
 	"stream": {"records", "end"},
 	"group":  {"lag"},
@@ -109,7 +109,11 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 		for _, n := range names {
 			if info, err := b.Queue(n).Info(ctx); err == nil {
 				st := info.Stats
-				put("queue", n, float64(st.Visible), float64(st.InFlight), float64(st.Delayed), st.OldestAge.Seconds())
+				var sent, received float64 // counters, where the backend counts
+				if c := info.Counters; c != nil {
+					sent, received = float64(c.Sent), float64(c.Received)
+				}
+				put("queue", n, float64(st.Visible), float64(st.InFlight), float64(st.Delayed), st.OldestAge.Seconds(), sent, received)
 			}
 		}
 	}

@@ -54,11 +54,13 @@ export function overview(page) {
     }
     const hist = history.status === "fulfilled" ? history.value : null;
     const published = hist ? rate(sum(ofKind(hist, "topic:"), "published")) : [];
+    const sent = hist ? rate(sum(ofKind(hist, "queue:"), "sent_total")) : [];
     const appended = hist ? rate(sum(ofKind(hist, "stream:"), "end")) : [];
     const accepted = hist ? rate(sum(ofKind(hist, "bus:"), "accepted")) : [];
     const lastOf = (pts) => (pts.length ? compact(pts[pts.length - 1][1]) : "—");
     replace(throughput, h("div.stats", null,
       stat("HTTP requests/s", metrics.status === "fulfilled" ? reqRate : h("span.muted", {title: metrics.reason.message}, "n/a")),
+      stat("Queue messages/s", lastOf(sent)),
       stat("Topic messages/s", lastOf(published)),
       stat("Stream records/s", lastOf(appended)),
       stat("Bus events/s", lastOf(accepted))));
@@ -78,6 +80,7 @@ export function overview(page) {
           {label: "delayed", points: sum(qs, "delayed")},
         ], {id: "chart-queues"}),
         lineChart("Throughput (per second)", [
+          {label: "queue messages", points: sent},
           {label: "topic messages", points: published},
           {label: "stream records", points: appended},
           {label: "bus events", points: accepted},
