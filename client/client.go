@@ -35,7 +35,11 @@
 // published while a tail is away are not delivered to it (tails are
 // ephemeral). Receives of queues, subscriptions and handler targets are
 // single calls that hold no state in the client, so a consumer resumes
-// by calling again.
+// by calling again. A receive whose caller gives up (its context ends)
+// while the server takes messages has them made visible again at once; one
+// whose answer is lost on the way back leaves them in flight until their
+// visibility timeout, as with any at-least-once broker (they count a
+// receive, towards MaxReceives). Close ends the tails.
 //
 // The package rest (rest+http://) is the same driver over the REST API.
 package client
@@ -70,8 +74,11 @@ func init() {
 // Conn is a connection to a courier server. It implements driver.Conn,
 // driver.Queues, driver.Topics, driver.Streams and driver.Buses.
 type Conn struct {
-	base    string
-	tr      *http.Transport
+	base string
+	tr   *http.Transport
+	// life ends when the connection closes: the topic tails run in it.
+	life    context.Context
+	close   context.CancelFunc
 	caps    driver.Capabilities
 	queues  courierv1connect.QueueServiceClient
 	topics  courierv1connect.TopicServiceClient
@@ -125,11 +132,16 @@ func open(ctx context.Context, u *url.URL, _ driver.Options) (driver.Conn, error
 	if srv.Token != "" {
 		rt = bearer{token: "Bearer " + srv.Token, next: tr}
 	}
-	hc := &http.Client{Transport: rt}
+	// Calls are POSTs that are never redirected; refusing redirects also
+	// keeps the bearer token from following one to another host.
+	hc := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	opts := []connect.ClientOption{connect.WithGRPC()}
+	life, closeLife := context.WithCancel(context.Background())
 	c := &Conn{
 		base:    srv.Base,
 		tr:      tr,
+		life:    life,
+		close:   closeLife,
 		queues:  courierv1connect.NewQueueServiceClient(hc, srv.Base, opts...),
 		topics:  courierv1connect.NewTopicServiceClient(hc, srv.Base, opts...),
 		streams: courierv1connect.NewStreamServiceClient(hc, srv.Base, opts...),
@@ -140,6 +152,7 @@ func open(ctx context.Context, u *url.URL, _ driver.Options) (driver.Conn, error
 	// for the caller to see, not a wait.
 	caps, err := server.GetCapabilities(ctx, &pb.GetCapabilitiesRequest{})
 	if err != nil {
+		closeLife()
 		tr.CloseIdleConnections()
 		return nil, fmt.Errorf("server %s: %w", srv.Base, remoteError(ctx, err))
 	}
@@ -155,8 +168,10 @@ func open(ctx context.Context, u *url.URL, _ driver.Options) (driver.Conn, error
 // Capabilities reports the server backend's capabilities.
 func (c *Conn) Capabilities() driver.Capabilities { return c.caps }
 
-// Close releases idle connections. Calls in progress finish.
+// Close ends the topic tails (their Next answers ErrClosed) and releases
+// idle connections. Calls in progress finish.
 func (c *Conn) Close() error {
+	c.close()
 	c.tr.CloseIdleConnections()
 	return nil
 }
@@ -275,6 +290,10 @@ func remoteError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %s", context.DeadlineExceeded, ce.Message())
 	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeInternal:
 		return fmt.Errorf("%w: the server could not be reached or failed: %s", driver.ErrClosed, ce.Message())
+	case connect.CodeResourceExhausted:
+		// Without courier's details: the request was refused before a
+		// handler saw it, for its size.
+		return fmt.Errorf("%w: %s", driver.ErrTooLarge, ce.Message())
 	case connect.CodeUnimplemented:
 		return fmt.Errorf("%w: the server does not offer this call (an older courier?): %s", driver.ErrUnsupported, ce.Message())
 	}

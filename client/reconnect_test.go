@@ -201,3 +201,48 @@ func parseGRPCTimeout(v string) (time.Duration, error) {
 	}
 	return time.Duration(n) * unit, nil
 }
+
+// TestCloseEndsTails checks that closing the broker ends its topic
+// tails: Next answers ErrClosed instead of waiting.
+func TestCloseEndsTails(t *testing.T) {
+	srv := servertest.Start(t, "mem://")
+	b, err := courier.Open(t.Context(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := b.CreateTopic(t.Context(), "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail, err := topic.Tail(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := tail.Next(ctx); !errors.Is(err, courier.ErrClosed) {
+		t.Fatalf("Next after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestOversizedRequestIsTooLarge checks that a request the server refuses
+// for its size before any handler reads it is ErrTooLarge.
+func TestOversizedRequestIsTooLarge(t *testing.T) {
+	srv := servertest.Start(t, "mem://", server.WithLimits(server.Limits{MaxRequestBytes: 1 << 20}))
+	b := openRemote(t, srv.URL)
+	q, err := b.CreateQueue(t.Context(), "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]courier.Message, 10)
+	for i := range msgs {
+		msgs[i] = courier.Message{Body: make([]byte, 200<<10)}
+	}
+	if _, err := q.SendBatch(t.Context(), msgs); !errors.Is(err, courier.ErrTooLarge) {
+		t.Fatalf("a 2 MB batch to a 1 MiB server: %v, want ErrTooLarge", err)
+	}
+}

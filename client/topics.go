@@ -9,6 +9,7 @@ import (
 
 	"github.com/courier-io/courier/driver"
 	pb "github.com/courier-io/courier/internal/gen/courier/v1"
+	"github.com/courier-io/courier/internal/httpapi"
 	"github.com/courier-io/courier/internal/pbconv"
 	"github.com/courier-io/courier/internal/remote"
 )
@@ -153,7 +154,7 @@ func (c *Conn) Tail(ctx context.Context, topic string, opts driver.TailOptions) 
 		FilterScope: pbconv.EnumPB[pb.FilterScope](opts.FilterScope, pbconv.FilterScopes),
 		Overflow:    pbconv.EnumPB[pb.Overflow](opts.Overflow, pbconv.Overflows),
 	}
-	fctx, cancel := context.WithCancel(context.Background())
+	fctx, cancel := context.WithCancel(c.life)
 	stream, err := c.openTail(ctx, fctx, req)
 	if err != nil {
 		cancel()
@@ -165,8 +166,9 @@ func (c *Conn) Tail(ctx context.Context, topic string, opts driver.TailOptions) 
 }
 
 // openTail opens a tail stream in fctx (the feed's life) and waits, within
-// ctx, for its first response, which says the tail is open.
-func (c *Conn) openTail(ctx, fctx context.Context, req *pb.TailRequest) (*connect.ServerStreamForClient[pb.TailResponse], error) {
+// ctx, for its first response, which says the tail is open. The stream's
+// Close also releases its context.
+func (c *Conn) openTail(ctx, fctx context.Context, req *pb.TailRequest) (*tailStream, error) {
 	sctx, cancel := context.WithCancel(fctx)
 	unbind := context.AfterFunc(ctx, cancel)
 	stream, err := c.topics.Tail(sctx, req)
@@ -187,13 +189,27 @@ func (c *Conn) openTail(ctx, fctx context.Context, req *pb.TailRequest) (*connec
 		}
 		return nil, remoteError(fctx, err)
 	}
-	return stream, nil
+	return &tailStream{ServerStreamForClient: stream, cancel: cancel}, nil
+}
+
+// tailStream is an open tail stream and the cancel of its context.
+type tailStream struct {
+	*connect.ServerStreamForClient[pb.TailResponse]
+	cancel context.CancelFunc
+}
+
+// Close ends the stream and releases its context.
+func (s *tailStream) Close() error {
+	err := s.ServerStreamForClient.Close()
+	s.cancel()
+	return err
 }
 
 // readTail pushes the messages of stream into f, reopening the stream
-// with backoff when it breaks, until fctx ends or a courier error ends the
-// tail; it returns why it ended.
-func (c *Conn) readTail(fctx context.Context, f *remote.Feed, req *pb.TailRequest, stream *connect.ServerStreamForClient[pb.TailResponse]) string {
+// with backoff when it breaks (the connection dropped, the server
+// restarted or was too busy to take it back), until fctx ends or a
+// courier error ends the tail; it returns why it ended.
+func (c *Conn) readTail(fctx context.Context, f *remote.Feed, req *pb.TailRequest, stream *tailStream) string {
 	var droppedBefore int64 // by the server, on streams that broke
 	for {
 		var dropped int64
@@ -218,7 +234,7 @@ func (c *Conn) readTail(fctx context.Context, f *remote.Feed, req *pb.TailReques
 		if err == nil {
 			return "the server ended the tail"
 		}
-		if rerr := remoteError(fctx, err); !errors.Is(rerr, driver.ErrClosed) {
+		if rerr := remoteError(fctx, err); !retryableTail(rerr) {
 			return rerr.Error()
 		}
 		for attempt := 0; ; attempt++ {
@@ -230,9 +246,18 @@ func (c *Conn) readTail(fctx context.Context, f *remote.Feed, req *pb.TailReques
 				stream = s
 				break
 			}
-			if !errors.Is(err, driver.ErrClosed) {
+			if fctx.Err() != nil {
+				return "closed"
+			}
+			if !retryableTail(err) {
 				return err.Error()
 			}
 		}
 	}
+}
+
+// retryableTail reports whether a tail that failed with err should be
+// opened again: the server went away, or was too busy to take it.
+func retryableTail(err error) bool {
+	return errors.Is(err, driver.ErrClosed) || errors.Is(err, httpapi.ErrRateLimited)
 }

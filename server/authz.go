@@ -213,7 +213,7 @@ var accessTable = []struct {
 	{"PUT /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"PATCH /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"GET /v1/queues/{name}", needs("queue", "name", describe...)},
-	{"GET /v1/queues/{name}/peek", needs("queue", "name", ActionConsume, ActionManage)},
+	{"GET /v1/queues/{name}/peek", needs("queue", "name", ActionConsume)},
 	{"DELETE /v1/queues/{name}", needs("queue", "name", ActionManage)},
 	{"POST /v1/queues/{name}/purge", needs("queue", "name", ActionManage)},
 	{"POST /v1/queues/{name}/messages", needs("queue", "name", ActionPublish)},

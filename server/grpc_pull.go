@@ -57,7 +57,10 @@ func receiveOptions(req driver.ReceiveRequest) []courier.ReceiveOption {
 
 // poll runs a long poll that Drain ends early: while the server drains it
 // does not wait, and a poll that the drain cut short answers what it has.
-func (g *grpcAPI) poll(ctx context.Context, req *driver.ReceiveRequest, receive func(ctx context.Context) ([]*pb.Delivery, error)) ([]*pb.Delivery, error) {
+//
+// Deliveries taken for a caller that went away meanwhile are handed to
+// release (when not nil) to be made visible again.
+func (g *grpcAPI) poll(ctx context.Context, req *driver.ReceiveRequest, receive func(ctx context.Context) ([]*pb.Delivery, error), release func(ctx context.Context, ds []*pb.Delivery)) ([]*pb.Delivery, error) {
 	if g.s.draining() {
 		req.Wait = driver.NoWait
 	}
@@ -67,10 +70,27 @@ func (g *grpcAPI) poll(ctx context.Context, req *driver.ReceiveRequest, receive 
 	if err != nil && !(g.s.draining() && errors.Is(err, pctx.Err()) && ctx.Err() == nil) {
 		return nil, err
 	}
+	if ctx.Err() != nil && len(ds) > 0 && release != nil {
+		// The caller gave up as the messages were taken: they cannot reach
+		// it, so make them visible again now rather than after their
+		// visibility timeout (best effort: an answer lost later in transit
+		// still waits out the timeout).
+		release(context.WithoutCancel(ctx), ds)
+		return nil, ctx.Err()
+	}
 	if ds == nil {
 		ds = []*pb.Delivery{}
 	}
 	return ds, nil
+}
+
+// receiptsOf returns the receipts of ds.
+func receiptsOf(ds []*pb.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.GetReceipt()
+	}
+	return out
 }
 
 // deliveriesPB converts the deliveries of a queue or subscription receive.
@@ -95,7 +115,7 @@ func (g grpcQueues) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResp
 	ds, err := g.poll(ctx, &dr, func(ctx context.Context) ([]*pb.Delivery, error) {
 		ds, err := q.Receive(ctx, receiveOptions(dr)...)
 		return deliveriesPB(ds), err
-	})
+	}, func(ctx context.Context, ds []*pb.Delivery) { _ = q.Nack(ctx, 0, receiptsOf(ds)...) })
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +135,7 @@ func (g grpcTopics) PullSubscription(ctx context.Context, req *pb.PullSubscripti
 	ds, err := g.poll(ctx, &dr, func(ctx context.Context) ([]*pb.Delivery, error) {
 		ds, err := sub.Receive(ctx, receiveOptions(dr)...)
 		return deliveriesPB(ds), err
-	})
+	}, func(ctx context.Context, ds []*pb.Delivery) { _ = sub.Nack(ctx, 0, receiptsOf(ds)...) })
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +159,7 @@ func (g grpcBuses) ReceiveTarget(ctx context.Context, req *pb.ReceiveTargetReque
 			out[i] = pbconv.DeliveryPB(&ds[i])
 		}
 		return out, err
-	})
+	}, nil) // a handler target's delivery retries by its target's policy
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +202,12 @@ func (g grpcStreams) Fetch(ctx context.Context, req *pb.FetchRequest) (*pb.Fetch
 	pctx, cancel := g.streamContext(ctx)
 	defer cancel()
 	recs, next, err := st.Read(pctx, dr.Partition, from, courier.ReadMax(dr.Max), courier.ReadMaxBytes(dr.MaxBytes), courier.ReadWait(dr.Wait))
-	if err != nil && !(g.s.draining() && errors.Is(err, pctx.Err()) && ctx.Err() == nil) {
+	if err != nil && g.s.draining() && errors.Is(err, pctx.Err()) && ctx.Err() == nil {
+		// The drain cut the wait: read again without waiting, for the
+		// records there are and the real next offset.
+		recs, next, err = st.Read(ctx, dr.Partition, from, courier.ReadMax(dr.Max), courier.ReadMaxBytes(dr.MaxBytes), courier.ReadWait(0))
+	}
+	if err != nil {
 		return nil, err
 	}
 	info, err := st.Info(ctx)

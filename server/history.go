@@ -93,10 +93,12 @@ func (h *history) run(ctx context.Context, b *courier.Broker) {
 	}
 }
 
-// sample records one sample of every resource of b.
+// sample records one sample of every resource of b. A kind whose listing
+// failed (a backend's passing error) keeps its series for the next sample.
 func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 	got := map[string][]float64{}
 	kinds := map[string]string{}
+	failed := map[string]bool{}
 	put := func(kind, name string, values ...float64) {
 		if len(got) < h.cfg.MaxSeries {
 			got[kind+":"+name] = values
@@ -105,7 +107,8 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 	}
 	caps := b.Capabilities()
 	if caps.Queues {
-		names, _ := b.ListQueues(ctx)
+		names, err := b.ListQueues(ctx)
+		failed["queue"] = err != nil
 		for _, n := range names {
 			if info, err := b.Queue(n).Info(ctx); err == nil {
 				st := info.Stats
@@ -118,7 +121,8 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 		}
 	}
 	if caps.Topics {
-		names, _ := b.ListTopics(ctx)
+		names, err := b.ListTopics(ctx)
+		failed["topic"] = err != nil
 		for _, n := range names {
 			if info, err := b.Topic(n).Info(ctx); err == nil {
 				st := info.Stats
@@ -127,7 +131,8 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 		}
 	}
 	if caps.Streams {
-		names, _ := b.ListStreams(ctx)
+		names, err := b.ListStreams(ctx)
+		failed["stream"], failed["group"] = err != nil, err != nil
 		for _, n := range names {
 			info, err := b.Stream(n).Info(ctx)
 			if err != nil {
@@ -149,7 +154,8 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 		}
 	}
 	if caps.Buses {
-		names, _ := b.ListBuses(ctx)
+		names, err := b.ListBuses(ctx)
+		failed["bus"] = err != nil
 		for _, n := range names {
 			if info, err := b.Bus(n).Info(ctx); err == nil {
 				st := info.Stats
@@ -157,19 +163,20 @@ func (h *history) sample(ctx context.Context, b *courier.Broker, at time.Time) {
 			}
 		}
 	}
-	h.record(at, got, kinds)
+	h.record(at, got, kinds, failed)
 }
 
-// record adds a sample; series of resources that are gone are dropped.
-func (h *history) record(at time.Time, got map[string][]float64, kinds map[string]string) {
+// record adds a sample; series of resources that are gone are dropped,
+// but not those of a kind whose listing failed (keep).
+func (h *history) record(at time.Time, got map[string][]float64, kinds map[string]string, keep map[string]bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	i := h.next
 	h.ring[i] = at
 	h.next = (h.next + 1) % h.cfg.Keep
 	h.n = min(h.n+1, h.cfg.Keep)
-	for key := range h.series {
-		if _, ok := got[key]; !ok {
+	for key, s := range h.series {
+		if _, ok := got[key]; !ok && !keep[s.kind] {
 			delete(h.series, key)
 		}
 	}

@@ -21,7 +21,7 @@ func TestHistoryRing(t *testing.T) {
 		if i < 2 {
 			got["queue:gone"] = []float64{1, 0, 0, 0}
 		}
-		h.record(t0.Add(time.Duration(i)*time.Second), got, map[string]string{"queue:a": "queue", "queue:gone": "queue"})
+		h.record(t0.Add(time.Duration(i)*time.Second), got, map[string]string{"queue:a": "queue", "queue:gone": "queue"}, nil)
 	}
 	snap := h.snapshot(func(string) bool { return true })
 	if len(snap.Series) != 1 || snap.Series[0].Resource != "queue:a" {

@@ -102,6 +102,8 @@ type Server struct {
 }
 
 // New returns a server for b. It does not own b: closing b is the caller's.
+// Call Drain when done with it: it stops the server's background work
+// (the history sampler of WithHistory).
 func New(b *courier.Broker, opts ...Option) *Server {
 	s := &Server{b: b, logger: slog.New(slog.DiscardHandler), public: map[string]bool{}}
 	s.metrics = newMetrics(s)

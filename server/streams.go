@@ -208,7 +208,12 @@ func (s *Server) readStream(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	sd := s.b.Stream(name)
 	recs, next, err := sd.Read(ctx, dr.Partition, dr.From, courier.ReadMax(dr.Max), courier.ReadMaxBytes(dr.MaxBytes), courier.ReadWait(dr.Wait))
-	if err != nil && !(s.draining() && errors.Is(err, ctx.Err())) {
+	if err != nil && s.draining() && errors.Is(err, ctx.Err()) && r.Context().Err() == nil {
+		// The drain cut the wait: read again without waiting, for the
+		// records there are and the real next offset.
+		recs, next, err = sd.Read(r.Context(), dr.Partition, dr.From, courier.ReadMax(dr.Max), courier.ReadMaxBytes(dr.MaxBytes), courier.ReadWait(0))
+	}
+	if err != nil {
 		writeAPIError(w, err)
 		return
 	}

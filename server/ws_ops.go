@@ -19,19 +19,20 @@ import (
 // with an error naming the field and the connection stays open.
 func (c *wsConn) handle(data []byte) {
 	req, err := decodeWSFrame(data)
+	// Each frame is a request, a malformed one too: it takes one token of
+	// the identity's rate.
+	if id := identityFrom(c.ctx); id != nil {
+		if rl := id.allow(); rl != nil {
+			_, e := httpapi.ErrorOf(rl.err)
+			c.answer(wsAnswer{Op: "error", ID: req.frame.ID, Error: &e, RetryAfterMs: max(rl.retryAfter.Milliseconds(), 1)})
+			return
+		}
+	}
 	if err != nil {
 		c.answerError(req.frame.ID, err)
 		return
 	}
 	f := &req.frame
-	// Each frame is a request: it takes one token of the identity's rate.
-	if id := identityFrom(c.ctx); id != nil {
-		if rl := id.allow(); rl != nil {
-			_, e := httpapi.ErrorOf(rl.err)
-			c.answer(wsAnswer{Op: "error", ID: f.ID, Error: &e, RetryAfterMs: max(rl.retryAfter.Milliseconds(), 1)})
-			return
-		}
-	}
 	if err := c.authorizeOp(f); err != nil {
 		c.answerError(f.ID, err)
 		return

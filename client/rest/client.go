@@ -76,8 +76,10 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 	}
 	c := &Conn{
 		base: srv.Base,
-		hc:   &http.Client{Transport: rt},
-		tr:   tr,
+		// Refusing redirects keeps the bearer token from following one
+		// to another host; the API answers none.
+		hc: &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		tr: tr,
 	}
 	var caps httpapi.Capabilities
 	if err := c.do(ctx, http.MethodGet, "/v1/capabilities", nil, &caps); err != nil {

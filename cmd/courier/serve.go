@@ -220,6 +220,7 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 	case err = <-served:
 		// The listener failed on its own.
 		err = fmt.Errorf("serving on %s: %w", tcp.Addr(), err)
+		srv.Drain()
 	case <-ctx.Done():
 		logger.Info("shutting down: ending long polls, finishing requests in flight")
 		srv.Drain()
