@@ -197,10 +197,11 @@ func checkBounds(bounds ...bound) error {
 
 // checkDiskPeers accepts the peers of the topic and stream benchmarks:
 // courier and the JetStream modes, each at most once.
-func checkDiskPeers(workload string, peers []string) error {
+func checkDiskPeers(workload string, peers []string, more ...string) error {
+	accepted := append([]string{PeerCourier, PeerJetStream, PeerJetStreamSync}, more...)
 	for i, p := range peers {
-		if p != PeerCourier && p != PeerJetStream && p != PeerJetStreamSync {
-			return fmt.Errorf("bench: peers: %q: the %s benchmark runs %s, %s and %s", p, workload, PeerCourier, PeerJetStream, PeerJetStreamSync)
+		if !slices.Contains(accepted, p) {
+			return fmt.Errorf("bench: peers: %q: the %s benchmark runs %s", p, workload, strings.Join(accepted, ", "))
 		}
 		if slices.Contains(peers[:i], p) {
 			return fmt.Errorf("bench: peers: %q is listed twice", p)

@@ -106,7 +106,7 @@ func (c StreamConfig) withDefaults() (StreamConfig, error) {
 	); err != nil {
 		return c, err
 	}
-	return c, checkDiskPeers("stream", c.Peers)
+	return c, checkDiskPeers("stream", c.Peers, PeerKafka, PeerCourierKafka)
 }
 
 // streamSystem is one system of the stream benchmark.
@@ -153,6 +153,12 @@ func openStreamPeer(ctx context.Context, peer, dir string) (streamSystem, bool, 
 	case PeerJetStream, PeerJetStreamSync:
 		s, err := openJetStream(ctx, dir, peer == PeerJetStreamSync)
 		return s, peer == PeerJetStreamSync, err
+	case PeerKafka:
+		s, err := openKafkaStreams(ctx)
+		return s, false, err
+	case PeerCourierKafka:
+		s, err := openCourierKafkaStreams(ctx)
+		return s, false, err
 	}
 	return nil, false, fmt.Errorf("unknown peer %q", peer)
 }

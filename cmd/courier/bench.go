@@ -143,7 +143,10 @@ func newBenchStreamCmd() *cobra.Command {
 		Short: "Compare stream append, replay and end-to-end latency with NATS JetStream",
 		Long: `Run the same stream workload against courier's embedded engine (file://, every
 acknowledged append fdatasync'd) and NATS JetStream (default: fsync every 2
-minutes; jetstream-sync: on every write).
+minutes; jetstream-sync: on every write). Also accepted in --peers: kafka
+(franz-go against an in-process three-broker kfake cluster, records in
+memory) and courier-kafka (courier over the kafka:// driver against its own
+such cluster): the pair shows the driver's overhead.
 
 Phases, for each system in turn:
   append      --n records of --size bytes with 1000 distinct keys from --producers

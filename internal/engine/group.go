@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/courier-io/courier/driver"
+	"github.com/courier-io/courier/internal/cooperative"
 )
 
 // cgroup is a consumer group of a stream. Committed offsets and the start
@@ -21,14 +22,12 @@ import (
 // member does not own, or owns since a later generation than the commit
 // names, fails with ErrFenced.
 type cgroup struct {
-	name        string
-	startFrom   driver.PositionKind
-	generation  int64
-	committed   map[int]int64
-	members     map[string]*member
-	owner       []string // partition -> owning member, "" when unowned
-	assignedGen []int64  // partition -> generation its owner got it in
-	moveTo      []string // partition -> member it goes to once its owner learns, "" when staying
+	name      string
+	startFrom driver.PositionKind
+	committed map[int]int64
+	members   map[string]*member
+	// Ownership is who owns each partition, by the cooperative rules.
+	cooperative.Ownership
 }
 
 // member is one member of a group.
@@ -45,17 +44,16 @@ func newGroup(name string, startFrom driver.PositionKind, parts int) *cgroup {
 	return g
 }
 
-// resize grows the per-partition state to n partitions.
+// resize grows the per-partition state to n partitions (partitions are
+// only ever added).
 func (g *cgroup) resize(n int) {
-	for len(g.owner) < n {
-		g.owner = append(g.owner, "")
-		g.assignedGen = append(g.assignedGen, 0)
-		g.moveTo = append(g.moveTo, "")
+	if n > len(g.Owner) {
+		g.Resize(n)
 	}
 }
 
 func (g *cgroup) info(s *stream, now int64) driver.GroupInfo {
-	info := driver.GroupInfo{Name: g.name, Generation: g.generation, StartFrom: g.startFrom, Committed: map[int]int64{}, Lag: map[int]int64{}}
+	info := driver.GroupInfo{Name: g.name, Generation: g.Generation, StartFrom: g.startFrom, Committed: map[int]int64{}, Lag: map[int]int64{}}
 	for i, p := range s.parts {
 		c, ok := g.committed[i]
 		if ok {
@@ -72,20 +70,9 @@ func (g *cgroup) info(s *stream, now int64) driver.GroupInfo {
 	sort.Strings(names)
 	for _, n := range names {
 		m := g.members[n]
-		info.Members = append(info.Members, driver.MemberInfo{Name: n, Partitions: g.owned(n), LastSeen: time.Unix(0, m.lastSeen)})
+		info.Members = append(info.Members, driver.MemberInfo{Name: n, Partitions: g.Owned(n), LastSeen: time.Unix(0, m.lastSeen)})
 	}
 	return info
-}
-
-// owned returns the partitions member owns, sorted.
-func (g *cgroup) owned(name string) []int {
-	var out []int
-	for p, o := range g.owner {
-		if o == name {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // rebalance computes the target assignment for the current members and
@@ -99,82 +86,16 @@ func (g *cgroup) rebalance(s *stream) {
 	for n := range g.members {
 		names = append(names, n)
 	}
-	for p := range g.owner {
-		g.moveTo[p] = ""
-		if g.owner[p] != "" && g.members[g.owner[p]] == nil {
-			g.owner[p] = ""
-		}
-	}
-	if len(names) == 0 {
-		return
-	}
-	// Members owning more get the larger shares, so fewer partitions move.
-	count := map[string]int{}
-	for _, o := range g.owner {
-		if o != "" {
-			count[o]++
-		}
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if count[names[i]] != count[names[j]] {
-			return count[names[i]] > count[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	quota := map[string]int{}
-	for i, n := range names {
-		quota[n] = len(g.owner) / len(names)
-		if i < len(g.owner)%len(names) {
-			quota[n]++
-		}
-	}
-	kept := map[string]int{}
-	var free []int
-	for p, o := range g.owner {
-		if o != "" && kept[o] < quota[o] {
-			kept[o]++
-			continue
-		}
-		free = append(free, p)
-	}
-	changed := false
-	for _, n := range names {
-		for kept[n] < quota[n] && len(free) > 0 {
-			p := free[0]
-			free = free[1:]
-			kept[n]++
-			if g.owner[p] == "" {
-				g.owner[p] = n
-				changed = true
-				g.assignedGen[p] = g.generation + 1
-			} else if g.owner[p] != n {
-				g.moveTo[p] = n
-			}
-		}
-	}
-	if changed {
-		g.generation++
-	}
+	g.Rebalance(names)
 }
 
 // settle completes the moves away from member name, which now learns of
 // them; the caller holds e.mu.
 func (g *cgroup) settle(name string) {
-	changed := false
-	for p, o := range g.owner {
-		if o == name && g.moveTo[p] != "" {
-			g.owner[p] = g.moveTo[p]
-			g.moveTo[p] = ""
-			g.assignedGen[p] = g.generation + 1
-			changed = true
-		}
-	}
-	if changed {
-		g.generation++
-	}
+	g.Settle(name)
 	if m := g.members[name]; m != nil {
 		for p := range m.positions {
-			if g.owner[p] != name {
+			if g.Owner[p] != name {
 				delete(m.positions, p)
 			}
 		}
@@ -185,7 +106,7 @@ func (g *cgroup) settle(name string) {
 // positions.
 func (g *cgroup) assignment(s *stream, name string) driver.Assignment {
 	m := g.members[name]
-	a := driver.Assignment{Generation: g.generation, Partitions: g.owned(name), Offsets: map[int]int64{}}
+	a := driver.Assignment{Generation: g.Generation, Partitions: g.Owned(name), Offsets: map[int]int64{}}
 	for _, p := range a.Partitions {
 		a.Offsets[p] = g.position(s, m, p)
 	}
@@ -422,12 +343,12 @@ func (e *Engine) Commit(ctx context.Context, stream, group, name string, generat
 			e.mu.Unlock()
 			return driver.Invalid(fmt.Sprintf("offsets[%d]", p), "offset %d is outside 0 to %d (the partition's end)", off, s.parts[p].durable)
 		}
-		if g.owner[p] != name || generation < g.assignedGen[p] || generation > g.generation {
+		if !g.Owns(name, p, generation) {
 			e.mu.Unlock()
 			return fmt.Errorf("stream %q group %q: member %q does not own partition %d in generation %d: %w", stream, group, name, p, generation, driver.ErrFenced)
 		}
 	}
-	rec := &groupRecord{SID: s.sid, Group: group, Generation: g.generation, Offsets: offsets}
+	rec := &groupRecord{SID: s.sid, Group: group, Generation: g.Generation, Offsets: offsets}
 	_, wait, err := e.log(recGroup, encodeRecord(rec))
 	if err != nil {
 		e.mu.Unlock()
@@ -480,7 +401,7 @@ func (e *Engine) ResetOffsets(ctx context.Context, stream, group string, partiti
 		}
 		offsets[p] = off
 	}
-	rec := &groupRecord{SID: s.sid, Group: group, Generation: g.generation, Offsets: offsets}
+	rec := &groupRecord{SID: s.sid, Group: group, Generation: g.Generation, Offsets: offsets}
 	_, wait, err := e.log(recGroup, encodeRecord(rec))
 	if err != nil {
 		e.mu.Unlock()
@@ -541,7 +462,7 @@ func (e *Engine) applyGroup(r *groupRecord) {
 		g = newGroup(r.Group, start, len(s.parts))
 		s.groups[r.Group] = g
 	}
-	g.generation = max(g.generation, r.Generation)
+	g.Generation = max(g.Generation, r.Generation)
 	for p, off := range r.Offsets {
 		g.committed[p] = off
 	}

@@ -265,7 +265,7 @@ func (e *Engine) snapshotStreams(enc *encoder) {
 		enc.uint(uint64(len(groups)))
 		for _, gn := range groups {
 			g := s.groups[gn]
-			(&groupRecord{SID: s.sid, Group: g.name, StartFrom: g.startFrom, Generation: g.generation, Offsets: g.committed}).encode(enc)
+			(&groupRecord{SID: s.sid, Group: g.name, StartFrom: g.startFrom, Generation: g.Generation, Offsets: g.committed}).encode(enc)
 		}
 	}
 }
