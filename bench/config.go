@@ -41,11 +41,17 @@ const (
 	// PeerCourierRedis is courier over the redis:// driver on the same
 	// server.
 	PeerCourierRedis = "courier-redis"
+	// PeerNATSDriver is courier over its nats:// driver against an
+	// in-process nats-server like PeerJetStream's (file storage, fsync
+	// every 2 minutes).
+	PeerNATSDriver = "nats-driver"
+	// PeerNATSDriverSync is PeerNATSDriver with sync_interval: always.
+	PeerNATSDriverSync = "nats-driver-sync"
 )
 
 // DriverPeers are the peers that run an existing engine, each beside
 // courier over its driver: the driver's overhead is the ratio of the pair.
-var DriverPeers = []string{PeerRabbitMQ, PeerCourierRabbitMQ, PeerRedis, PeerCourierRedis}
+var DriverPeers = []string{PeerRabbitMQ, PeerCourierRabbitMQ, PeerRedis, PeerCourierRedis, PeerNATSDriver, PeerNATSDriverSync}
 
 // DefaultPeers are the systems Queue runs when Config.Peers is empty, in
 // this order.

@@ -27,6 +27,12 @@ func openPeer(ctx context.Context, peer, dir string) (system, bool, error) {
 	case PeerCourierRabbitMQ:
 		s, err := openCourierRabbitMQ(ctx)
 		return s, true, err
+	case PeerNATSDriver:
+		s, err := openNATSDriver(ctx, dir, false)
+		return s, false, err
+	case PeerNATSDriverSync:
+		s, err := openNATSDriver(ctx, dir, true)
+		return s, true, err
 	case PeerRedis:
 		return openRedis(ctx)
 	case PeerCourierRedis:

@@ -35,7 +35,7 @@ func TestStreamSmall(t *testing.T) {
 }
 
 func TestStreamConfigRejectsBadValues(t *testing.T) {
-	for _, c := range []StreamConfig{{N: -1}, {Size: 8}, {Partitions: 65}, {Peers: []string{"kafka"}}, {Peers: []string{PeerCourier, PeerCourier}}} {
+	for _, c := range []StreamConfig{{N: -1}, {Size: 8}, {Partitions: 65}, {Peers: []string{PeerRabbitMQ}}, {Peers: []string{PeerCourier, PeerCourier}}} {
 		if _, err := Stream(context.Background(), c); err == nil {
 			t.Errorf("config %+v accepted", c)
 		}

@@ -51,6 +51,8 @@ Systems (--peers, comma-separated; default all but courier-mem):
   courier-rabbitmq  courier over the amqp:// driver on the same server
   redis             Redis ($COURIER_REDIS_URL, default redis://127.0.0.1:6379/0) through go-redis
   courier-redis     courier over the redis:// driver on the same server
+  nats-driver       courier over the nats:// driver on an in-process nats-server like jetstream's
+  nats-driver-sync  the same with sync_interval: always (pair with jetstream-sync)
                     (the driver peers need their server running; pair each with its
                     courier-* peer to see the driver's overhead)
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -28,7 +29,9 @@ type queueState struct {
 	// replies to calls in order, so two at once could swap replies. It
 	// also keeps a Qos with the Consume it applies to.
 	rpcMu sync.Mutex
-	qos   int
+	// qos is the prefetch set on the channel; a channel's close resets it
+	// from the client library's goroutine, hence atomic.
+	qos atomic.Int64
 
 	mu       sync.Mutex
 	epoch    uint64               // raised when the channel's deliveries are lost
@@ -121,7 +124,7 @@ func (c *Conn) forgetDeliveries(ch *amqp.Channel) {
 			qs.release(e)
 		}
 		clear(qs.inflight)
-		qs.qos = 0
+		qs.qos.Store(0)
 		qs.mu.Unlock()
 	}
 }
@@ -209,11 +212,11 @@ func (qs *queueState) fetch(ctx context.Context, max int, wait time.Duration) (d
 	err = qs.c.call(ctx, func() error {
 		qs.rpcMu.Lock()
 		defer qs.rpcMu.Unlock()
-		if qs.qos != max {
+		if qs.qos.Load() != int64(max) {
 			if err := qs.ch.Qos(max, 0, false); err != nil {
 				return err
 			}
-			qs.qos = max
+			qs.qos.Store(int64(max))
 		}
 		d, err := qs.ch.Consume(qs.phys, tag, false, false, false, false, nil)
 		if err != nil {

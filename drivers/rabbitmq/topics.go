@@ -2,12 +2,9 @@ package rabbitmq
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -305,31 +302,10 @@ func isJSONNumber(s string) bool {
 	return i == len(s)
 }
 
-// envelope is the body delivered to subscriptions without Raw; its JSON
-// is the same as the embedded engine's (docs/topics.md).
-type envelope struct {
-	Type       string            `json:"type"`
-	MessageID  string            `json:"message_id"`
-	Topic      string            `json:"topic"`
-	Timestamp  time.Time         `json:"timestamp"`
-	Sequence   uint64            `json:"sequence,omitempty"`
-	Group      string            `json:"group,omitempty"`
-	DedupID    string            `json:"dedup_id,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	Body       *string           `json:"body,omitempty"`
-	BodyBase64 string            `json:"body_base64,omitempty"`
-}
-
+// renderEnvelope renders the body delivered to subscriptions without
+// Raw, as every backend does (driver.EncodeEnvelope).
 func renderEnvelope(topic, id string, at time.Time, group, dedup string, headers map[string]string, body []byte) []byte {
-	env := envelope{Type: "Notification", MessageID: id, Topic: topic, Timestamp: at.UTC(), Group: group, DedupID: dedup, Headers: headers}
-	if utf8.Valid(body) {
-		s := string(body)
-		env.Body = &s
-	} else {
-		env.BodyBase64 = base64.StdEncoding.EncodeToString(body)
-	}
-	b, _ := json.Marshal(env) // strings, a map of strings and a time
-	return b
+	return driver.EncodeEnvelope(driver.Envelope{MessageID: id, Topic: topic, Timestamp: at, Group: group, DedupID: dedup, Headers: headers}, body)
 }
 
 // Publish evaluates the filter policies of the topic's subscriptions for

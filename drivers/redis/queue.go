@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/courier-io/courier/driver"
 )
@@ -501,35 +499,11 @@ func delivery(gen, id string, m meta, b blob) driver.Delivery {
 	return d
 }
 
-// envelopeJSON is the body of a message delivered without Raw, in the
-// form of the embedded engine's Envelope (docs/topics.md): the published
-// message with its topic, ID and time; Body holds a UTF-8 body as text,
-// BodyBase64 any other.
-type envelopeJSON struct {
-	Type       string            `json:"type"` // "Notification"
-	MessageID  string            `json:"message_id"`
-	Topic      string            `json:"topic"`
-	Timestamp  time.Time         `json:"timestamp"`
-	Sequence   uint64            `json:"sequence,omitempty"`
-	Group      string            `json:"group,omitempty"`
-	DedupID    string            `json:"dedup_id,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	Body       *string           `json:"body,omitempty"`
-	BodyBase64 string            `json:"body_base64,omitempty"`
-}
-
-// envelope renders a published message for a subscription without Raw.
+// envelope renders a published message for a subscription without Raw,
+// as every backend does (driver.EncodeEnvelope).
 func envelope(topic, id string, m meta, b blob) []byte {
-	env := envelopeJSON{Type: "Notification", MessageID: id, Topic: topic, Timestamp: fromMS(m.sent).UTC(),
-		Sequence: m.tseq, Group: b.group, DedupID: b.dedup, Headers: b.headers}
-	if utf8.Valid(b.body) {
-		s := string(b.body)
-		env.Body = &s
-	} else {
-		env.BodyBase64 = base64Std(b.body)
-	}
-	out, _ := json.Marshal(env) // strings, a map of strings, a time and numbers
-	return out
+	return driver.EncodeEnvelope(driver.Envelope{MessageID: id, Topic: topic, Timestamp: fromMS(m.sent),
+		Sequence: m.tseq, Group: b.group, DedupID: b.dedup, Headers: b.headers}, b.body)
 }
 
 // settle runs the ack or visibility script for receipts, after d's

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/pattern"
 )
-
-func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func topicNotFound(name string) error { return fmt.Errorf("topic %q: %w", name, driver.ErrNotFound) }
 

@@ -257,7 +257,7 @@ func TestCompactionRelocatesPublishedMessages(t *testing.T) {
 		for _, d := range got {
 			text := string(d.Body)
 			if sub == "env" {
-				var env Envelope
+				var env driver.Envelope
 				if err := json.Unmarshal(d.Body, &env); err != nil || env.Body == nil || env.Topic != "t" {
 					t.Fatalf("relocated envelope %.80q: %v", d.Body, err)
 				}

@@ -3,14 +3,11 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/pattern"
@@ -332,34 +329,10 @@ func (e *Engine) applyPublish(r *publishRecord, p pos, payload []byte) {
 	}
 }
 
-// Envelope is the body of a message delivered without Raw: the published
-// message with its topic, ID and time. Body holds a UTF-8 body as text,
-// BodyBase64 any other body.
-type Envelope struct {
-	Type       string            `json:"type"` // "Notification"
-	MessageID  string            `json:"message_id"`
-	Topic      string            `json:"topic"`
-	Timestamp  time.Time         `json:"timestamp"`
-	Sequence   uint64            `json:"sequence,omitempty"`
-	Group      string            `json:"group,omitempty"`
-	DedupID    string            `json:"dedup_id,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	Body       *string           `json:"body,omitempty"`
-	BodyBase64 string            `json:"body_base64,omitempty"`
-}
-
 // envelope renders the envelope of a published message.
 func envelope(r *publishRecord, id string) []byte {
-	env := Envelope{Type: "Notification", MessageID: id, Topic: r.Topic, Timestamp: time.Unix(0, r.PublishedAt).UTC(),
-		Sequence: r.TopicSeq, Group: r.Group, DedupID: r.DedupID, Headers: r.Headers}
-	if utf8.Valid(r.Body) {
-		s := string(r.Body)
-		env.Body = &s
-	} else {
-		env.BodyBase64 = base64.StdEncoding.EncodeToString(r.Body)
-	}
-	b, _ := json.Marshal(env) // only strings, maps of strings, a time and numbers
-	return b
+	return driver.EncodeEnvelope(driver.Envelope{MessageID: id, Topic: r.Topic, Timestamp: time.Unix(0, r.PublishedAt),
+		Sequence: r.TopicSeq, Group: r.Group, DedupID: r.DedupID, Headers: r.Headers}, r.Body)
 }
 
 // renderFeed makes the delivery of a published message to a feed.
