@@ -250,6 +250,16 @@ func isJSONNumber(s string) bool {
 	return i == len(s)
 }
 
+// HeaderAttributes is the message attributes an attribute-scope filter
+// policy sees for headers (HeaderAttribute of each).
+func HeaderAttributes(h map[string]string) map[string]pattern.Attribute {
+	out := make(map[string]pattern.Attribute, len(h))
+	for k, v := range h {
+		out[k] = HeaderAttribute(v)
+	}
+	return out
+}
+
 // FilterMatches reports whether a message passes the filter policy p,
 // compiled by CompileFilter for scope (nil passes every message): with
 // ScopeAttributes the policy sees the message's headers as message
@@ -263,10 +273,6 @@ func FilterMatches(p *pattern.Pattern, scope FilterScope, m *Message) bool {
 		ok, err := p.Match(m.Body)
 		return err == nil && ok
 	}
-	attrs := make(map[string]pattern.Attribute, len(m.Headers))
-	for k, v := range m.Headers {
-		attrs[k] = HeaderAttribute(v)
-	}
-	ok, err := p.MatchAttributes(attrs)
+	ok, err := p.MatchAttributes(HeaderAttributes(m.Headers))
 	return err == nil && ok
 }

@@ -150,7 +150,7 @@ func (f *feed) render(msg jetstream.Msg) (driver.Delivery, bool) {
 		if f.opts.FilterScope == driver.ScopeBody {
 			ok, _ = f.filter.Match(m.Body)
 		} else {
-			ok, _ = f.filter.MatchAttributes(headerAttributes(m.Headers))
+			ok, _ = f.filter.MatchAttributes(driver.HeaderAttributes(m.Headers))
 		}
 		if !ok {
 			return driver.Delivery{}, false

@@ -620,6 +620,10 @@ func (c *conn) apiPrefix() string {
 	return jetstream.DefaultAPIPrefix
 }
 
+// createPatience is how long a stream create retries what a cluster
+// refuses for a moment.
+const createPatience = 15 * time.Second
+
 // createStream creates a JetStream stream, retrying what a cluster
 // refuses for a moment: a create that a server failed to set up storage
 // for, or a request nobody answered (JetStream electing a leader).
@@ -630,14 +634,17 @@ func (c *conn) createStream(ctx context.Context, cfg jetstream.StreamConfig) (je
 // retryCreate runs create (CreateStream or CreateOrUpdateStream) as
 // createStream does.
 func (c *conn) retryCreate(ctx context.Context, cfg jetstream.StreamConfig, create func(context.Context, jetstream.StreamConfig) (jetstream.Stream, error)) (jetstream.Stream, error) {
+	// A leader election in a busy cluster takes seconds: retry for up to
+	// createPatience, backing off to half a second.
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		st, err := create(ctx, cfg)
 		transient := apiCode(err) == 10049 || errors.Is(err, nats.ErrNoResponders)
-		if err == nil || !transient || attempt == 5 || ctx.Err() != nil {
+		if err == nil || !transient || time.Since(start) > createPatience || ctx.Err() != nil {
 			return st, err
 		}
 		c.log.Warn("stream create refused for now; retrying", "stream", cfg.Name, "error", err)
-		t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
+		t := time.NewTimer(min(time.Duration(attempt)*50*time.Millisecond, 500*time.Millisecond))
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -767,7 +766,7 @@ func (c *conn) fanOut(routes []route, p *published, count bool) []*nats.Msg {
 				ok, _ = r.filter.Match(p.msg.Body) // a body that is not a JSON object matches nothing
 			} else {
 				if attrs == nil {
-					attrs = headerAttributes(p.msg.Headers)
+					attrs = driver.HeaderAttributes(p.msg.Headers)
 				}
 				ok, _ = r.filter.MatchAttributes(attrs)
 			}
@@ -804,34 +803,6 @@ func (c *conn) fanOut(routes []route, p *published, count bool) []*nats.Msg {
 		}
 	}
 	return out
-}
-
-// headerAttributes types headers for attribute-scope filter policies: a
-// value in JSON number syntax is a Number, anything else a String.
-func headerAttributes(h map[string]string) map[string]pattern.Attribute {
-	out := make(map[string]pattern.Attribute, len(h))
-	for k, v := range h {
-		typ := "String"
-		if isJSONNumber(v) {
-			typ = "Number"
-		}
-		out[k] = pattern.Attribute{Type: typ, Value: v}
-	}
-	return out
-}
-
-// isJSONNumber reports whether s is a number in JSON syntax.
-func isJSONNumber(s string) bool {
-	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') || s[len(s)-1] < '0' || s[len(s)-1] > '9' {
-		return false
-	}
-	if _, err := strconv.ParseFloat(s, 64); err != nil {
-		var e *strconv.NumError
-		if !errors.As(err, &e) || e.Err != strconv.ErrRange {
-			return false
-		}
-	}
-	return json.Valid([]byte(s))
 }
 
 // envelope renders a published message for a subscription without Raw,

@@ -130,7 +130,7 @@ func (f *feed) push(d *amqp.Delivery) {
 		if f.opts.FilterScope == driver.ScopeBody {
 			ok, _ = f.filter.Match(d.Body)
 		} else if len(h) > 0 {
-			ok, _ = f.filter.MatchAttributes(attributes(h))
+			ok, _ = f.filter.MatchAttributes(driver.HeaderAttributes(h))
 		}
 		if !ok {
 			return

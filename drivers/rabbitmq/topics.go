@@ -236,7 +236,7 @@ func (c *Conn) routingOf(t *topicMeta) *routing {
 func (rt *routing) match(m *driver.Message) []string {
 	out := slices.Clone(rt.unfiltered)
 	if rt.attrs != nil && len(m.Headers) > 0 {
-		if ids, err := rt.attrs.MatchAllAttributes(attributes(m.Headers)); err == nil {
+		if ids, err := rt.attrs.MatchAllAttributes(driver.HeaderAttributes(m.Headers)); err == nil {
 			for _, id := range ids {
 				out = append(out, string(id))
 			}
@@ -250,56 +250,6 @@ func (rt *routing) match(m *driver.Message) []string {
 		}
 	}
 	return out
-}
-
-// attributes renders headers as SNS message attributes: numbers in JSON
-// syntax are Numbers, the rest Strings.
-func attributes(h map[string]string) map[string]pattern.Attribute {
-	out := make(map[string]pattern.Attribute, len(h))
-	for k, v := range h {
-		typ := "String"
-		if isJSONNumber(v) {
-			typ = "Number"
-		}
-		out[k] = pattern.Attribute{Type: typ, Value: v}
-	}
-	return out
-}
-
-// isJSONNumber reports whether s is a number in JSON syntax.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	start := i
-	if n := digits(); n == 0 || n > 1 && s[start] == '0' {
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // renderEnvelope renders the body delivered to subscriptions without

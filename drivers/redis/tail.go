@@ -133,7 +133,7 @@ func (f *feed) matches(b *blob) bool {
 	} else {
 		attrs := make(map[string]pattern.Attribute, len(b.headers))
 		for k, v := range b.headers {
-			attrs[k] = headerAttribute(v)
+			attrs[k] = driver.HeaderAttribute(v)
 		}
 		ok, err = f.filter.MatchAttributes(attrs)
 	}

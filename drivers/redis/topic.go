@@ -209,7 +209,7 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 	if rt.attrs != nil {
 		attrs := make(map[string]pattern.Attribute, len(m.Headers))
 		for k, v := range m.Headers {
-			attrs[k] = headerAttribute(v)
+			attrs[k] = driver.HeaderAttribute(v)
 		}
 		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
 			ids = append(ids, got...)
@@ -221,29 +221,6 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 		}
 	}
 	return ids
-}
-
-// headerAttribute types a header for filter policies as the embedded
-// engine does: a value in JSON number syntax is a Number, anything else a
-// String.
-func headerAttribute(v string) pattern.Attribute {
-	if isJSONNumber(v) {
-		return pattern.Attribute{Type: "Number", Value: v}
-	}
-	return pattern.Attribute{Type: "String", Value: v}
-}
-
-// isJSONNumber reports whether s is exactly a number in JSON syntax.
-func isJSONNumber(s string) bool {
-	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
-		return false
-	}
-	last := s[len(s)-1]
-	if last < '0' || last > '9' {
-		return false
-	}
-	var n json.Number
-	return json.Unmarshal([]byte(s), &n) == nil
 }
 
 // Publish stores messages in the topic and, in the same script, in every
