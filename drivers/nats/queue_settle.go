@@ -150,6 +150,15 @@ func staleReceipt(i int) error {
 func (c *conn) ackChecked(ctx context.Context, m *queueMeta, r receipt, i int) (error, error) {
 	_, err := m.stream.GetMsg(ctx, r.seq)
 	if err == nil {
+		// The copy is still there, but a redelivery may have made a newer
+		// one before this copy was removed (a replicated stream applies
+		// the removal a moment later): then the receipt is stale.
+		if stale, err := c.supersededCopy(ctx, m, r); err != nil || stale {
+			if err != nil {
+				return nil, err
+			}
+			return staleReceipt(i), nil
+		}
 		if _, err := c.nc.RequestWithContext(ctx, r.subject, ackBody); err != nil {
 			return nil, c.queueErr(m.ref, err)
 		}
@@ -178,6 +187,24 @@ func (c *conn) ackChecked(ctx context.Context, m *queueMeta, r receipt, i int) (
 		return nil, c.queueErr(m.ref, err)
 	}
 	return nil, nil
+}
+
+// supersededCopy reports whether the message of r was delivered again
+// from a newer copy than the one r delivered: then r is stale. A newer
+// copy that was made (its visibility ended or was changed) but not
+// delivered yet is removed: r still holds, and settles the message.
+func (c *conn) supersededCopy(ctx context.Context, m *queueMeta, r receipt) (bool, error) {
+	cur, err := c.currentCopy(ctx, m, r.root)
+	if err != nil || cur == nil || cur.seq == r.seq && !cur.delayed {
+		return false, err // no newer copy
+	}
+	if cur.prior != r.receives || cur.delivered {
+		return true, nil
+	}
+	if err := cur.stream(m).DeleteMsg(ctx, cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, c.queueErr(m.ref, err)
+	}
+	return false, nil
 }
 
 // copyInfo describes the newest copy of a message.
@@ -298,6 +325,15 @@ func (c *conn) changeInFlight(ctx context.Context, m *queueMeta, r receipt, d ti
 func (c *conn) changeChecked(ctx context.Context, m *queueMeta, r receipt, i int, d time.Duration) (done bool, perr, err error) {
 	_, err = m.stream.GetMsg(ctx, r.seq)
 	if err == nil {
+		// As in ackChecked: a newer copy makes the receipt stale even while
+		// this one is still there.
+		stale, err := c.supersededCopy(ctx, m, r)
+		switch {
+		case err != nil:
+			return true, nil, err
+		case stale:
+			return true, staleReceipt(i), nil
+		}
 		return false, nil, nil
 	}
 	if !errors.Is(err, jetstream.ErrMsgNotFound) {
