@@ -102,20 +102,26 @@ func deliveriesPB(ds []*courier.Delivery) []*pb.Delivery {
 	return out
 }
 
+// pullFrom runs a pull of a queue or a durable subscription: one
+// long-polled batch; what a departed caller cannot get is nacked.
+func (g *grpcAPI) pullFrom(ctx context.Context, src receiveSource, maxN int32, wait, visibility *durationpb.Duration) ([]*pb.Delivery, error) {
+	dr, err := pullRequest(maxN, wait, visibility)
+	if err != nil {
+		return nil, err
+	}
+	return g.poll(ctx, &dr, func(ctx context.Context) ([]*pb.Delivery, error) {
+		ds, err := src.Receive(ctx, receiveOptions(dr)...)
+		return deliveriesPB(ds), err
+	}, func(ctx context.Context, ds []*pb.Delivery) { _ = src.Nack(ctx, 0, receiptsOf(ds)...) })
+}
+
 // Pull answers one long-polled batch of a queue.
 func (g grpcQueues) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResponse, error) {
 	q, err := g.queue(ctx, "queue", req.GetQueue(), ActionConsume)
 	if err != nil {
 		return nil, err
 	}
-	dr, err := pullRequest(req.GetMax(), req.GetWait(), req.GetVisibility())
-	if err != nil {
-		return nil, err
-	}
-	ds, err := g.poll(ctx, &dr, func(ctx context.Context) ([]*pb.Delivery, error) {
-		ds, err := q.Receive(ctx, receiveOptions(dr)...)
-		return deliveriesPB(ds), err
-	}, func(ctx context.Context, ds []*pb.Delivery) { _ = q.Nack(ctx, 0, receiptsOf(ds)...) })
+	ds, err := g.pullFrom(ctx, q, req.GetMax(), req.GetWait(), req.GetVisibility())
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +134,7 @@ func (g grpcTopics) PullSubscription(ctx context.Context, req *pb.PullSubscripti
 	if err != nil {
 		return nil, err
 	}
-	dr, err := pullRequest(req.GetMax(), req.GetWait(), req.GetVisibility())
-	if err != nil {
-		return nil, err
-	}
-	ds, err := g.poll(ctx, &dr, func(ctx context.Context) ([]*pb.Delivery, error) {
-		ds, err := sub.Receive(ctx, receiveOptions(dr)...)
-		return deliveriesPB(ds), err
-	}, func(ctx context.Context, ds []*pb.Delivery) { _ = sub.Nack(ctx, 0, receiptsOf(ds)...) })
+	ds, err := g.pullFrom(ctx, sub, req.GetMax(), req.GetWait(), req.GetVisibility())
 	if err != nil {
 		return nil, err
 	}
