@@ -289,6 +289,14 @@ var accessTable = []struct {
 	// names (Server.authorize).
 	{"GET /v1/ws", access{long: true, surface: "websocket"}},
 
+	// AWS-compatible endpoints (WithAWS, aws.go): the gateway verifies
+	// the SigV4 signature itself and checks each action against the
+	// grants of the access key's identity (docs/aws.md).
+	{"POST /{$}", access{public: true, surface: "aws"}},
+	{"GET /{$}", access{public: true, surface: "aws"}},
+	{"POST /{account}/{queue}", access{public: true, surface: "aws"}},
+	{"GET /aws/sns/signing-cert.pem", open}, // a public certificate
+
 	// Everything else answers 404, to authenticated callers only.
 	{"/", authenticated},
 	// gRPC (grpc.go): one route per service for short calls, one per stream

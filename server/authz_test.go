@@ -432,6 +432,8 @@ func TestBodyDestinations(t *testing.T) {
 func docRow(pattern string, a access) string {
 	actions, resource := "any identity", "—"
 	switch {
+	case a.surface == "aws":
+		actions = "SigV4 signature; each action's own (docs/aws.md)"
 	case a.public:
 		actions = "none (open)"
 	case a.kind != "":

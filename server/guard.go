@@ -31,13 +31,20 @@ func (m *router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 // provider (WithTracerProvider) inside a server span named by the route,
 // continuing the trace the request carries.
 func (m *router) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, m.wrap(pattern, h))
+}
+
+// wrap returns h behind the guard of pattern, with its metrics and
+// tracing, and records the pattern, for a route that Handle registers
+// or that the server dispatches itself (ServeHTTP).
+func (m *router) wrap(pattern string, h http.Handler) http.Handler {
 	m.patterns = append(m.patterns, pattern)
 	m.s.metrics.addRoute(pattern, routeAccess[pattern].surface)
 	h = m.s.guard(pattern, h)
 	if tp := m.s.tracerProvider; tp != nil {
 		h = otelhttp.NewHandler(h, pattern, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(observability.Propagator))
 	}
-	m.ServeMux.Handle(pattern, h)
+	return h
 }
 
 // guard wraps the handler of the route pattern with what every request

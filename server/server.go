@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/gateway"
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/internal/httpapi"
 	"go.opentelemetry.io/otel/trace"
@@ -99,6 +100,14 @@ type Server struct {
 	// historyConfig is WithHistory's; history samples while it is set.
 	historyConfig *HistoryConfig
 	history       *history
+	// awsConfig is WithAWS's; aws is the gateway made from it, and awsErr
+	// why it could not be made.
+	awsConfig *AWSConfig
+	aws       *gateway.Gateway
+	awsErr    error
+	// awsQueueURL serves requests to SQS queue URLs of account awsAccount.
+	awsQueueURL http.Handler
+	awsAccount  string
 }
 
 // New returns a server for b. It does not own b: closing b is the caller's.
@@ -144,6 +153,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The router set r.Pattern to the route that answered.
 		s.metrics.observe(r.Pattern, sw.code(), time.Since(start))
 	}()
+	if s.awsQueueRequest(r) {
+		r.Pattern = awsQueuePattern
+		s.awsQueueURL.ServeHTTP(sw, r)
+		return
+	}
 	s.mux.ServeHTTP(sw, r)
 }
 
@@ -157,6 +171,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Drain() {
 	s.cancelDrain()
 	s.drainWebSockets()
+	if s.aws != nil {
+		if err := s.aws.Close(); err != nil {
+			s.logger.Warn("stopping the aws endpoints", "err", err)
+		}
+	}
 	if s.historyConfig != nil {
 		<-s.history.done // the sampler stops with the drain context
 	}
@@ -189,6 +208,7 @@ func (s *Server) routes() {
 	s.grpcRoutes()
 	s.mux.Handle("GET /v1/ws", s.wsHandler())
 	s.uiRoutes()
+	s.awsRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%s %s: no such endpoint (see docs/http-api.md): %w", r.Method, r.URL.Path, driver.ErrNotFound))
 	})

@@ -15,5 +15,5 @@ func (g *Gateway) authenticate(r *http.Request, c *awsapi.Call) (context.Context
 	if err != nil {
 		return nil, err
 	}
-	return g.cfg.Credentials.WithCaller(r.Context(), akid), nil
+	return g.cfg.Credentials.Caller(r.Context(), akid)
 }

@@ -46,9 +46,10 @@ type Config struct {
 type Credentials interface {
 	// Secret returns the secret access key of accessKeyID.
 	Secret(accessKeyID string) (secret string, ok bool)
-	// WithCaller returns ctx carrying the caller that accessKeyID
-	// belongs to, for the Authorizer.
-	WithCaller(ctx context.Context, accessKeyID string) context.Context
+	// Caller returns ctx carrying the caller that accessKeyID belongs
+	// to, for the Authorizer, or an error (*awsapi.Error) refusing the
+	// request, such as a rate limit.
+	Caller(ctx context.Context, accessKeyID string) (context.Context, error)
 }
 
 // Factory creates a service for env.
@@ -135,6 +136,15 @@ func validateAccount(id string) error {
 
 // Env returns the environment the services share.
 func (g *Gateway) Env() *awsapi.Env { return g.env }
+
+// SNSSigningCertificate returns the PEM certificate that verifies the
+// signatures of SNS messages, or nil without SNS.
+func (g *Gateway) SNSSigningCertificate() []byte {
+	if c, ok := g.sns.(interface{ SigningCertificate() []byte }); ok {
+		return c.SigningCertificate()
+	}
+	return nil
+}
 
 // Close stops every service's background work.
 func (g *Gateway) Close() error {

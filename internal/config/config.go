@@ -36,6 +36,34 @@ type Config struct {
 	Tracing   Tracing   `yaml:"tracing"`
 	History   History   `yaml:"history"`
 	Readyz    Readyz    `yaml:"readyz"`
+	// AWS configures the AWS-compatible endpoints (docs/aws.md).
+	AWS AWS `yaml:"aws"`
+}
+
+// AWS configures the AWS-compatible SQS, SNS, EventBridge and Kinesis
+// endpoints.
+type AWS struct {
+	// Enabled serves them on the server's port.
+	Enabled bool `yaml:"enabled"`
+	// Region and AccountID are those of ARNs, queue URLs and events.
+	Region    string `yaml:"region"`
+	AccountID string `yaml:"account_id"`
+	// AccessKeys are the SigV4 keys accepted with authentication on, each
+	// acting as an identity (from the config file only).
+	AccessKeys []AWSAccessKey `yaml:"access_keys,omitempty"`
+}
+
+// AWSAccessKey is an AWS access key of an identity. Its secret comes from
+// a file, never from the config file itself.
+type AWSAccessKey struct {
+	// ID is the access key ID clients sign with.
+	ID string `yaml:"id"`
+	// SecretFile holds the secret access key; Load reads it into Secret.
+	SecretFile string `yaml:"secret_file"`
+	Secret     Secret `yaml:"-"`
+	// Identity names an entry of auth.tokens, or "admin" for the
+	// bootstrap admin token's identity.
+	Identity string `yaml:"identity"`
 }
 
 // Auth configures authentication and authorization.
@@ -185,6 +213,7 @@ func Defaults() *Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Tracing: Tracing{Exporter: "none", SampleRatio: 1},
 		History: History{Interval: Duration(5 * time.Second), Keep: 360},
+		AWS:     AWS{Enabled: true, Region: "us-east-1", AccountID: "000000000000"},
 	}
 }
 
@@ -202,7 +231,7 @@ type Setting struct {
 }
 
 // Settings are the keys that the environment and flags can set: every
-// key but auth.tokens, which only the file can hold.
+// key but auth.tokens and aws.access_keys, which only the file can hold.
 var Settings = []Setting{
 	{"addr", "COURIER_ADDR", "addr", "address to listen on, host:port (port 0 picks a free one)"},
 	{"data", "COURIER_DATA", "data", "data directory of the embedded engine (created if missing)"},
@@ -246,6 +275,9 @@ var Settings = []Setting{
 	{"history.interval", "COURIER_HISTORY_INTERVAL", "history-interval", "time between the samples of /v1/history (0: off)"},
 	{"history.keep", "COURIER_HISTORY_KEEP", "history-keep", "samples kept per series for /v1/history"},
 	{"readyz.public", "COURIER_READYZ_PUBLIC", "readyz-public", "serve /readyz without authentication"},
+	{"aws.enabled", "COURIER_AWS_ENABLED", "aws", "serve the AWS-compatible SQS, SNS, EventBridge and Kinesis endpoints"},
+	{"aws.region", "COURIER_AWS_REGION", "aws-region", "region of ARNs and events of the AWS endpoints"},
+	{"aws.account_id", "COURIER_AWS_ACCOUNT_ID", "aws-account-id", "12-digit account of ARNs and queue URLs of the AWS endpoints"},
 }
 
 // Duration is a time.Duration written as Go does ("10s", "1m30s").

@@ -220,6 +220,13 @@ auth:
 		{name: "admin token as flag", flags: map[string]string{"auth.admin_token": "0123456789abcdef0123"}, key: "auth.admin_token", reason: "is a secret"},
 		{name: "tls half", flags: map[string]string{"tls.cert": "c.pem"}, key: "tls.key", reason: "needs both"},
 		{name: "client ca without tls", env: map[string]string{"COURIER_TLS_CLIENT_CA": "ca.pem"}, key: "tls.client_ca", reason: "needs TLS"},
+		{name: "aws region", env: map[string]string{"COURIER_AWS_REGION": "US East"}, key: "aws.region", reason: "is not a region name"},
+		{name: "aws account", flags: map[string]string{"aws.account_id": "12345"}, key: "aws.account_id", reason: "is not 12 digits"},
+		{name: "aws keys without auth", file: "aws:\n  access_keys:\n    - {id: AKIDEXAMPLE, secret_file: /dev/null, identity: a}\n", key: "aws.access_keys[0].secret_file", reason: "is empty"},
+		{name: "aws key secret file", file: "aws:\n  access_keys:\n    - {id: AKIDEXAMPLE, secret_file: /nonexistent/secret, identity: a}\n", key: "aws.access_keys[0].secret_file", reason: "no such file"},
+		{name: "aws key needs auth", file: "aws:\n  access_keys:\n    - {id: AKIDEXAMPLE, secret_file: " + writeFile(t, "secret", "s3cret\n") + ", identity: a}\n", key: "aws.access_keys", reason: "authentication is off"},
+		{name: "aws key identity", file: tokens(`[{actions: [admin], resource: "*"}]`) + "aws:\n  access_keys:\n    - {id: AKIDEXAMPLE, secret_file: " + writeFile(t, "secret", "s3cret\n") + ", identity: nobody}\n", key: "aws.access_keys[0].identity", reason: `"nobody" names no identity`},
+		{name: "aws key id", file: tokens(`[{actions: [admin], resource: "*"}]`) + "aws:\n  access_keys:\n    - {id: 'AK/ID', secret_file: " + writeFile(t, "secret", "s3cret\n") + ", identity: a}\n", key: "aws.access_keys[0].id", reason: "is not an access key ID"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := Sources{LookupEnv: env(c.env), Flags: c.flags}
@@ -346,7 +353,7 @@ func TestSettingsComplete(t *testing.T) {
 		for i := range typ.NumField() {
 			key := join(prefix, tagName(typ.Field(i)))
 			switch {
-			case key == "auth.tokens":
+			case key == "auth.tokens", key == "aws.access_keys":
 			case typ.Field(i).Type.Kind() == reflect.Struct:
 				walk(key, typ.Field(i).Type)
 			case !covered[key]:
@@ -438,5 +445,37 @@ func TestDocumented(t *testing.T) {
 		if !strings.Contains(doc, "| `auth.tokens[]."+key+"`") {
 			t.Errorf("docs/server.md lacks auth.tokens[].%s", key)
 		}
+	}
+}
+
+// TestAWSAccessKeys checks that an access key's secret comes from its
+// file and reaches the server's AWS configuration, and that printing the
+// configuration does not show it.
+func TestAWSAccessKeys(t *testing.T) {
+	secret := writeFile(t, "secret", "wJalrXUtnFEMI/K7MDENG\n")
+	file := writeFile(t, "courier.yaml", `
+auth:
+  tokens:
+    - {name: writer, hash: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", allow: [{actions: [publish], resource: "queue:*"}]}
+aws:
+  region: eu-west-1
+  access_keys:
+    - {id: AKIDWRITER, secret_file: `+secret+`, identity: writer}
+`)
+	c, err := Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.AWSConfig()
+	if got.Region != "eu-west-1" || got.AccountID != "000000000000" || len(got.AccessKeys) != 1 ||
+		got.AccessKeys[0].Secret != "wJalrXUtnFEMI/K7MDENG" || got.AccessKeys[0].Identity != "writer" {
+		t.Errorf("AWSConfig = %+v", got)
+	}
+	out, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "wJalrXUtnFEMI") {
+		t.Errorf("the printed configuration shows the secret:\n%s", out)
 	}
 }

@@ -93,6 +93,9 @@ func Load(src Sources) (*Config, error) {
 	if err := c.readAdminTokenFile(); err != nil {
 		return nil, withOrigin(err, origin)
 	}
+	if err := c.readAWSSecrets(); err != nil {
+		return nil, withOrigin(err, origin)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, withOrigin(err, origin)
 	}
@@ -160,6 +163,74 @@ func (c *Config) readAdminTokenFile() error {
 	}
 	a.AdminToken = Secret(token)
 	return nil
+}
+
+// readAWSSecrets reads the secret of each aws.access_keys entry from its
+// secret_file.
+func (c *Config) readAWSSecrets() error {
+	for i := range c.AWS.AccessKeys {
+		k := &c.AWS.AccessKeys[i]
+		key := fmt.Sprintf("aws.access_keys[%d].secret_file", i)
+		if k.SecretFile == "" {
+			return &Error{Key: key, Reason: "is empty: name the file that holds the secret access key"}
+		}
+		data, err := os.ReadFile(k.SecretFile)
+		if err != nil {
+			return &Error{Key: key, Reason: err.Error()}
+		}
+		secret := strings.TrimSpace(string(data))
+		if secret == "" {
+			return &Error{Key: key, Reason: k.SecretFile + " is empty"}
+		}
+		k.Secret = Secret(secret)
+	}
+	return nil
+}
+
+// validateAWS checks the aws section.
+func (c *Config) validateAWS() error {
+	a := c.AWS
+	if a.Region == "" || len(a.Region) > 32 || strings.Trim(a.Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return &Error{Key: "aws.region", Reason: fmt.Sprintf("%q is not a region name (lower-case letters, digits and '-', as us-east-1)", a.Region)}
+	}
+	if len(a.AccountID) != 12 || strings.Trim(a.AccountID, "0123456789") != "" {
+		return &Error{Key: "aws.account_id", Reason: fmt.Sprintf("%q is not 12 digits", a.AccountID)}
+	}
+	if len(a.AccessKeys) > 0 && !c.AuthEnabled() {
+		return &Error{Key: "aws.access_keys", Reason: "are set, but authentication is off: access keys act as identities of auth.tokens (or the admin token), so configure those"}
+	}
+	names := map[string]bool{}
+	if c.Auth.AdminToken != "" {
+		names[adminName] = true
+	}
+	for _, t := range c.Auth.Tokens {
+		names[t.Name] = true
+	}
+	ids := map[string]int{}
+	for i, k := range a.AccessKeys {
+		key := fmt.Sprintf("aws.access_keys[%d]", i)
+		if len(k.ID) < 4 || len(k.ID) > 128 || strings.Trim(k.ID, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return &Error{Key: key + ".id", Reason: fmt.Sprintf("%q is not an access key ID (4 to 128 letters and digits)", k.ID)}
+		}
+		if j, dup := ids[k.ID]; dup {
+			return &Error{Key: key + ".id", Reason: fmt.Sprintf("%q is also the id of aws.access_keys[%d]", k.ID, j)}
+		}
+		ids[k.ID] = i
+		if !names[k.Identity] {
+			return &Error{Key: key + ".identity", Reason: fmt.Sprintf("%q names no identity: give the name of an auth.tokens entry, or %q for the admin token", k.Identity, adminName)}
+		}
+	}
+	return nil
+}
+
+// AWSConfig returns the aws section for server.WithAWS, without the
+// services (the caller picks them).
+func (c *Config) AWSConfig() server.AWSConfig {
+	cfg := server.AWSConfig{Region: c.AWS.Region, AccountID: c.AWS.AccountID}
+	for _, k := range c.AWS.AccessKeys {
+		cfg.AccessKeys = append(cfg.AccessKeys, server.AWSAccessKey{ID: k.ID, Secret: string(k.Secret), Identity: k.Identity})
+	}
+	return cfg
 }
 
 // minAdminToken is the shortest admin token accepted.
@@ -237,6 +308,9 @@ func (c *Config) Validate() error {
 		return &Error{Key: "websocket", Reason: err.Error()}
 	}
 	if err := c.validateObservability(); err != nil {
+		return err
+	}
+	if err := c.validateAWS(); err != nil {
 		return err
 	}
 	for i, p := range c.WebSocket.OriginPatterns {
