@@ -1,0 +1,155 @@
+package sqs
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// deadLetter sets up queue src with dead-letter queue dlq (maxReceiveCount
+// 1) and moves n messages there by receiving each twice.
+func deadLetter(t *testing.T, te *testEnv, n int) (src, dlq string) {
+	t.Helper()
+	ctx := context.Background()
+	dlq = te.createQueue("dlq", nil)
+	src = te.createQueue("src", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"1"}`})
+	for range n {
+		if _, err := te.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(src), MessageBody: aws.String("m")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(src), MaxNumberOfMessages: 10})
+	if err != nil || len(got.Messages) != n {
+		t.Fatalf("first receive: %v %v", got, err)
+	}
+	for _, m := range got.Messages {
+		if _, err := te.c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(src), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second receive moves them to the DLQ instead of delivering.
+	again, err := te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(src), MaxNumberOfMessages: 10})
+	if err != nil || len(again.Messages) != 0 {
+		t.Fatalf("second receive: %v %v", again, err)
+	}
+	if a := te.attrs(dlq); a["ApproximateNumberOfMessages"] != itoa(n) {
+		t.Fatalf("dlq holds %s, want %d", a["ApproximateNumberOfMessages"], n)
+	}
+	return src, dlq
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// waitTask polls ListMessageMoveTasks until the newest task is not
+// RUNNING: the task works in the background.
+func waitTask(t *testing.T, te *testEnv, source string) types.ListMessageMoveTasksResultEntry {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := te.c.ListMessageMoveTasks(context.Background(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(source)})
+		if err != nil || len(out.Results) == 0 {
+			t.Fatalf("list tasks: %v %v", out, err)
+		}
+		if r := out.Results[0]; *r.Status != "RUNNING" || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDeadLetterAndMoveTask(t *testing.T) {
+	te := newEnv(t)
+	ctx := context.Background()
+	src, dlq := deadLetter(t, te, 3)
+	srcs, err := te.c.ListDeadLetterSourceQueues(ctx, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(dlq)})
+	if err != nil || len(srcs.QueueUrls) != 1 || srcs.QueueUrls[0] != src {
+		t.Fatalf("dead-letter sources: %v %v", srcs, err)
+	}
+	peek, err := te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), MessageSystemAttributeNames: []types.MessageSystemAttributeName{"DeadLetterQueueSourceArn"}})
+	if err != nil || peek.Messages[0].Attributes["DeadLetterQueueSourceArn"] != "arn:aws:sqs:us-east-1:000000000000:src" {
+		t.Fatalf("dlq message: %+v %v", peek, err)
+	}
+	if _, err := te.c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(dlq), ReceiptHandle: peek.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Not a DLQ; unknown queue; bad rate.
+	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:src")})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope")})
+	var rnf *types.ResourceNotFoundException
+	if !errors.As(err, &rnf) {
+		t.Fatalf("unknown source: %v", err)
+	}
+	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq"), MaxNumberOfMessagesPerSecond: aws.Int32(501)})
+	wantCode(t, err, "InvalidParameterValue")
+
+	// Back to the source queue.
+	dlqArn := "arn:aws:sqs:us-east-1:000000000000:dlq"
+	start, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
+	if err != nil || start.TaskHandle == nil {
+		t.Fatalf("start: %v %v", start, err)
+	}
+	r := waitTask(t, te, dlqArn)
+	if *r.Status != "COMPLETED" || r.ApproximateNumberOfMessagesMoved != 3 || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 3 {
+		t.Fatalf("task: %+v", r)
+	}
+	if a := te.attrs(src); a["ApproximateNumberOfMessages"] != "3" {
+		t.Fatalf("source after redrive: %v", a)
+	}
+	_, err = te.c.CancelMessageMoveTask(ctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: start.TaskHandle})
+	if !errors.As(err, &rnf) {
+		t.Fatalf("cancel of a completed task: %v", err)
+	}
+}
+
+func TestMoveTaskCancel(t *testing.T) {
+	te := newEnv(t)
+	ctx := context.Background()
+	deadLetter(t, te, 5)
+	dest := te.createQueue("dest", nil)
+	dlqArn := "arn:aws:sqs:us-east-1:000000000000:dlq"
+	// One message a second: the task is running when we cancel it.
+	start, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn),
+		DestinationArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dest"), MaxNumberOfMessagesPerSecond: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
+	wantCode(t, err, "InvalidParameterValue") // one running task per source
+	list, err := te.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
+	if err != nil || len(list.Results) != 1 || *list.Results[0].Status != "RUNNING" || aws.ToString(list.Results[0].TaskHandle) != *start.TaskHandle {
+		t.Fatalf("running task: %+v %v", list, err)
+	}
+	out, err := te.c.CancelMessageMoveTask(ctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: start.TaskHandle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ApproximateNumberOfMessagesMoved >= 5 {
+		t.Fatalf("cancel after all moved: %d", out.ApproximateNumberOfMessagesMoved)
+	}
+	r := waitTask(t, te, dlqArn)
+	if *r.Status != "CANCELLED" || r.TaskHandle != nil || *r.DestinationArn != "arn:aws:sqs:us-east-1:000000000000:dest" {
+		t.Fatalf("cancelled task: %+v", r)
+	}
+	moved := te.attrs(dest)["ApproximateNumberOfMessages"]
+	if moved != itoa(int(out.ApproximateNumberOfMessagesMoved)) {
+		t.Fatalf("dest holds %s, task reports %d", moved, out.ApproximateNumberOfMessagesMoved)
+	}
+	// A new task may start now; Close stops it.
+	if _, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), MaxNumberOfMessagesPerSecond: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := te.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitTask(t, te, dlqArn); *r.Status != "CANCELLED" {
+		t.Fatalf("task after Close: %+v", r)
+	}
+}
