@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/courier-io/courier/driver"
 )
 
 // MessageAttribute is a typed SQS or SNS message attribute. Its JSON form
@@ -25,9 +27,10 @@ type MessageAttribute struct {
 // for themselves; they are never returned as message attributes.
 const ReservedHeaderPrefix = "courier-aws-"
 
-// typesHeader lists the attributes stored in headers whose type is not
-// plain "String": "name=Number,blob=Binary.gif".
-const typesHeader = ReservedHeaderPrefix + "types"
+// typesHeader lists the type of every attribute stored in headers,
+// "blob=Binary.gif,count=Number,name=String", so that filter policies and
+// HeadersToAttributes see the attributes' own types.
+const typesHeader = driver.AttributeTypesHeader
 
 // MaxMessageAttributes is how many message attributes SQS and SNS accept
 // on one message.
@@ -123,9 +126,9 @@ func AttributesSize(attrs map[string]MessageAttribute) int {
 }
 
 // AttributesToHeaders stores validated attributes in message headers:
-// each under its own name (Binary values in base64), with the types that
-// are not plain "String" listed in a reserved header, so that courier
-// consumers and filter policies see the values as headers. It adds to h,
+// each under its own name (Binary values in base64), with their types
+// listed in driver.AttributeTypesHeader, so that courier consumers see the
+// values as headers and filter policies see the attributes' types. It adds to h,
 // allocating it when nil, and returns it.
 func AttributesToHeaders(attrs map[string]MessageAttribute, h map[string]string) map[string]string {
 	if len(attrs) == 0 {
@@ -142,13 +145,9 @@ func AttributesToHeaders(attrs map[string]MessageAttribute, h map[string]string)
 		} else {
 			h[name] = a.StringValue
 		}
-		if a.DataType != "String" {
-			types = append(types, name+"="+a.DataType)
-		}
+		types = append(types, name+"="+a.DataType)
 	}
-	if len(types) > 0 {
-		h[typesHeader] = strings.Join(types, ",")
-	}
+	h[typesHeader] = strings.Join(types, ",")
 	return h
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/courier-io/courier/pattern"
@@ -250,14 +251,39 @@ func isJSONNumber(s string) bool {
 	return i == len(s)
 }
 
+// AttributeTypesHeader is the header that gives the types of headers that
+// carry typed message attributes: "count=Number,id=String,tags=String.Array"
+// (the AWS endpoints write it for SQS and SNS message attributes). A header
+// it names has that type for filter policies, whatever its value looks
+// like; the header itself is not an attribute.
+const AttributeTypesHeader = "courier-aws-types"
+
 // HeaderAttributes is the message attributes an attribute-scope filter
-// policy sees for headers (HeaderAttribute of each).
+// policy sees for headers (FillHeaderAttributes).
 func HeaderAttributes(h map[string]string) map[string]pattern.Attribute {
 	out := make(map[string]pattern.Attribute, len(h))
-	for k, v := range h {
-		out[k] = HeaderAttribute(v)
-	}
+	FillHeaderAttributes(out, h)
 	return out
+}
+
+// FillHeaderAttributes adds to dst the message attributes of headers h:
+// a header that AttributeTypesHeader names has the type given there,
+// every other header is typed by HeaderAttribute.
+func FillHeaderAttributes(dst map[string]pattern.Attribute, h map[string]string) {
+	types, typed := h[AttributeTypesHeader]
+	for k, v := range h {
+		dst[k] = HeaderAttribute(v)
+	}
+	if !typed {
+		return
+	}
+	delete(dst, AttributeTypesHeader)
+	for entry := range strings.SplitSeq(types, ",") {
+		name, typ, ok := strings.Cut(entry, "=")
+		if v, present := h[name]; ok && present && name != AttributeTypesHeader {
+			dst[name] = pattern.Attribute{Type: typ, Value: v}
+		}
+	}
 }
 
 // FilterMatches reports whether a message passes the filter policy p,

@@ -176,7 +176,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("no service of this endpoint handles %s (target %q, version %q)", call.Action, call.Target, call.Version)})
 		return
 	}
-	if g.cfg.Credentials != nil {
+	if g.cfg.Credentials != nil && !(svc == g.sns && link(call)) {
 		ctx, err := g.authenticate(r, call)
 		if err != nil {
 			g.writeError(w, r, err)
@@ -219,6 +219,16 @@ func (g *Gateway) route(c *awsapi.Call) awsapi.Service {
 		return g.sns
 	}
 	return g.sqs
+}
+
+// link reports whether c is an unsigned GET of the links SNS sends to
+// HTTP endpoints and in notifications (SubscribeURL, UnsubscribeURL):
+// they carry no signature, as in AWS. The SNS service lets them through
+// on their own proof: the confirmation token, or the subscription ARN of a
+// subscription not confirmed with AuthenticateOnUnsubscribe.
+func link(c *awsapi.Call) bool {
+	return c.HTTP.Method == http.MethodGet && c.HTTP.Header.Get("Authorization") == "" && !c.HTTP.URL.Query().Has("X-Amz-Signature") &&
+		(c.Action == "ConfirmSubscription" || c.Action == "Unsubscribe")
 }
 
 // snsActions are the SNS actions, for unsigned query requests that give

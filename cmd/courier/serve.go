@@ -196,6 +196,12 @@ func serve(ctx context.Context, e *env, cfg *config.Config) error {
 		return err
 	}
 	srv := server.New(b, serverOpts...)
+	if err := srv.Err(); err != nil {
+		srv.Drain()
+		b.Close()
+		tcp.Close()
+		return err
+	}
 	ln := srv.Listener(tcp)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)

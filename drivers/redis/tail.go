@@ -132,9 +132,7 @@ func (f *feed) matches(b *blob) bool {
 		ok, err = f.filter.Match(b.body)
 	} else {
 		attrs := make(map[string]pattern.Attribute, len(b.headers))
-		for k, v := range b.headers {
-			attrs[k] = driver.HeaderAttribute(v)
-		}
+		driver.FillHeaderAttributes(attrs, b.headers)
 		ok, err = f.filter.MatchAttributes(attrs)
 	}
 	return err == nil && ok

@@ -208,9 +208,7 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 	ids := slices.Clone(rt.unfiltered)
 	if rt.attrs != nil {
 		attrs := make(map[string]pattern.Attribute, len(m.Headers))
-		for k, v := range m.Headers {
-			attrs[k] = driver.HeaderAttribute(v)
-		}
+		driver.FillHeaderAttributes(attrs, m.Headers)
 		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
 			ids = append(ids, got...)
 		}

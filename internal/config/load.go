@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/courier-io/courier/awsapi/services"
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/server"
 )
@@ -460,6 +461,11 @@ func (c *Config) ServerOptions() []server.Option {
 	}
 	if c.Readyz.Public {
 		opts = append(opts, server.WithPublicReadyz())
+	}
+	if c.AWS.Enabled {
+		aws := c.AWSConfig()
+		aws.Services = services.All()
+		opts = append(opts, server.WithAWS(aws))
 	}
 	return opts
 }

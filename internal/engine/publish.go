@@ -232,9 +232,7 @@ func (rt *routing) match(m *driver.Message) []pattern.RuleID {
 	copy(ids, rt.unfiltered)
 	if rt.attrs != nil {
 		attrs := attrMaps.Get().(map[string]pattern.Attribute)
-		for k, v := range m.Headers {
-			attrs[k] = driver.HeaderAttribute(v)
-		}
+		driver.FillHeaderAttributes(attrs, m.Headers)
 		if got, err := rt.attrs.MatchAllAttributes(attrs); err == nil {
 			ids = append(ids, got...)
 		}

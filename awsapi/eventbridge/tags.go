@@ -1,0 +1,146 @@
+package eventbridge
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi"
+)
+
+// taggable resolves a ResourceARN of TagResource, UntagResource or
+// ListTagsForResource: an event bus or a rule of this endpoint, which must
+// exist. It returns the metadata key of its tags and the bus for
+// authorization.
+func (s *Service) taggable(ctx context.Context, arn string) (key, bus string, err error) {
+	if arn == "" || len(arn) > maxTargetARNLen {
+		return "", "", validationf("1 validation error detected: Value at 'resourceARN' failed to satisfy constraint: Member must have length between 1 and %d", maxTargetARNLen)
+	}
+	res, err := s.env.ParseOwnARN(arn, "events", "ValidationException")
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case strings.HasPrefix(res, "event-bus/"):
+		bus, err := s.busName("ResourceARN", arn)
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := s.busInfo(ctx, bus); err != nil {
+			return "", "", err
+		}
+		return busTagsKey + bus, bus, nil
+	case strings.HasPrefix(res, "rule/"):
+		rest := strings.TrimPrefix(res, "rule/")
+		bus, name := courier.DefaultBus, rest
+		if b, n, two := strings.Cut(rest, "/"); two {
+			bus, name = b, n
+		}
+		ref, err := s.resolveRule("ResourceARN", name, bus)
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := s.rule(ctx, ref); err != nil {
+			return "", "", err
+		}
+		return ruleTagsKey + ref.bus + "/" + ref.name, ref.bus, nil
+	}
+	kind, _, _ := strings.Cut(res, "/")
+	return "", "", validationf("ResourceARN %q: EventBridge tags event buses and rules only, not %s resources", truncate(arn, 256), kind)
+}
+
+func (s *Service) tagResource(ctx context.Context, body []byte) (any, error) {
+	var in struct {
+		ResourceARN string `json:"ResourceARN"`
+		Tags        []tag  `json:"Tags"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.Tags == nil {
+		return nil, validationf("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", bus); err != nil {
+		return nil, err
+	}
+	m, err := s.getTags(key)
+	if err != nil {
+		return nil, metaErr(err)
+	}
+	maps.Copy(m, tagMap(in.Tags))
+	if len(m) > maxTags {
+		return nil, validationf("the resource would have %d tags; the limit is %d", len(m), maxTags)
+	}
+	return struct{}{}, metaErr(s.putTags(ctx, key, m))
+}
+
+func (s *Service) untagResource(ctx context.Context, body []byte) (any, error) {
+	var in struct {
+		ResourceARN string   `json:"ResourceARN"`
+		TagKeys     []string `json:"TagKeys"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.TagKeys == nil {
+		return nil, validationf("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", bus); err != nil {
+		return nil, err
+	}
+	m, err := s.getTags(key)
+	if err != nil {
+		return nil, metaErr(err)
+	}
+	for _, k := range in.TagKeys {
+		delete(m, k)
+	}
+	return struct{}{}, metaErr(s.putTags(ctx, key, m))
+}
+
+func (s *Service) listTagsForResource(ctx context.Context, body []byte) (any, error) {
+	var in struct {
+		ResourceARN string `json:"ResourceARN"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", bus); err != nil {
+		return nil, err
+	}
+	m, err := s.getTags(key)
+	if err != nil {
+		return nil, metaErr(err)
+	}
+	out := struct {
+		Tags []tag `json:"Tags"`
+	}{Tags: []tag{}}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out.Tags = append(out.Tags, tag{Key: &k, Value: ptr2(m[k])})
+	}
+	return out, nil
+}
+
+// ptr2 returns a pointer to s, also for "".
+func ptr2(s string) *string { return &s }

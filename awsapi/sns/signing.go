@@ -1,0 +1,159 @@
+package sns
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// storedKey is the signing key as kept in Meta.
+type storedKey struct {
+	Key  []byte `json:"key"`  // PKCS#1 DER
+	Cert []byte `json:"cert"` // PEM
+}
+
+// signer returns the key that signs messages, creating it (with a
+// self-signed certificate) on first use and keeping it in Meta, so that
+// signatures verify across restarts.
+func (s *Service) signer() (*rsa.PrivateKey, error) {
+	s.keyOnce.Do(func() {
+		var st storedKey
+		ok, err := s.env.Meta.Get(signingKey, &st)
+		if err != nil {
+			s.keyErr = err
+			return
+		}
+		if ok {
+			s.key, s.keyErr = x509.ParsePKCS1PrivateKey(st.Key)
+			s.certPEM = st.Cert
+			return
+		}
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			s.keyErr = err
+			return
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber:          big.NewInt(time.Now().UnixNano()),
+			Subject:               pkix.Name{CommonName: "sns.courier.local", Organization: []string{"courier"}},
+			NotBefore:             time.Now().Add(-time.Hour),
+			NotAfter:              time.Now().AddDate(20, 0, 0),
+			KeyUsage:              x509.KeyUsageDigitalSignature,
+			BasicConstraintsValid: true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			s.keyErr = err
+			return
+		}
+		st = storedKey{Key: x509.MarshalPKCS1PrivateKey(key), Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+		if err := s.env.Meta.Put(context.Background(), signingKey, st); err != nil {
+			s.keyErr = err
+			return
+		}
+		s.key, s.certPEM = key, st.Cert
+	})
+	if s.keyErr != nil {
+		return nil, fmt.Errorf("sns: signing key: %w", s.keyErr)
+	}
+	return s.key, nil
+}
+
+// SigningCertificate returns the PEM certificate whose public key
+// verifies the Signature of every message this service sends (served at
+// SigningCertPath); nil when the key cannot be loaded or stored.
+func (s *Service) SigningCertificate() []byte {
+	if _, err := s.signer(); err != nil {
+		s.log.Error("sns signing certificate", "err", err)
+		return nil
+	}
+	return s.certPEM
+}
+
+// sign returns the base64 signature of canonical: SHA1withRSA for
+// SignatureVersion "1", SHA256withRSA for "2".
+func (s *Service) sign(version, canonical string) (string, error) {
+	key, err := s.signer()
+	if err != nil {
+		return "", err
+	}
+	h, digest := hashFor(version, canonical)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// hashFor returns the hash of SignatureVersion version and the digest of
+// canonical.
+func hashFor(version, canonical string) (crypto.Hash, []byte) {
+	if version == "2" {
+		d := sha256.Sum256([]byte(canonical))
+		return crypto.SHA256, d[:]
+	}
+	d := sha1.Sum([]byte(canonical))
+	return crypto.SHA1, d[:]
+}
+
+// VerifySignature checks the Signature of an SNS message (the fields of
+// its JSON, as a subscriber receives them) with the PEM certificate cert,
+// as an SNS subscriber does: it builds SNS's canonical string of the
+// message's type and checks the signature with SHA1withRSA
+// (SignatureVersion 1) or SHA256withRSA (2).
+func VerifySignature(msg map[string]string, cert []byte) error {
+	block, _ := pem.Decode(cert)
+	if block == nil {
+		return errors.New("sns: the certificate is not PEM")
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("sns: certificate: %w", err)
+	}
+	pub, ok := c.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return errors.New("sns: the certificate's key is not RSA")
+	}
+	sig, err := base64.StdEncoding.DecodeString(msg["Signature"])
+	if err != nil {
+		return fmt.Errorf("sns: Signature: %w", err)
+	}
+	h, digest := hashFor(msg["SignatureVersion"], canonicalString(msg))
+	return rsa.VerifyPKCS1v15(pub, h, digest, sig)
+}
+
+// canonicalFields are the fields SNS signs, per message type, in order.
+var canonicalFields = map[string][]string{
+	"Notification":             {"Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"},
+	"SubscriptionConfirmation": {"Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"},
+	"UnsubscribeConfirmation":  {"Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"},
+}
+
+// canonicalString is SNS's string to sign of a message: each signed
+// field present, as "name\nvalue\n" (Subject only when the message has one).
+func canonicalString(msg map[string]string) string {
+	var b strings.Builder
+	for _, f := range canonicalFields[msg["Type"]] {
+		v, ok := msg[f]
+		if !ok {
+			continue
+		}
+		b.WriteString(f)
+		b.WriteByte('\n')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
