@@ -40,6 +40,26 @@ func (s *Service) findArchive(ctx context.Context, name string) (courier.Archive
 	return courier.ArchiveInfo{}, notFoundf("Archive %s does not exist.", name)
 }
 
+// authorizedArchive finds the archive name and checks perm on its bus.
+// A missing archive needs perm on every bus ("*") to be reported as
+// missing, so that a caller refused on the archive's bus cannot tell
+// whether it exists.
+func (s *Service) authorizedArchive(ctx context.Context, perm awsapi.Permission, name string) (courier.ArchiveInfo, error) {
+	a, err := s.findArchive(ctx, name)
+	if err != nil {
+		if ae := awsapi.AsError(err); ae.Code == "ResourceNotFoundException" {
+			if aerr := s.env.Authorize(ctx, perm, "bus", "*"); aerr != nil {
+				return courier.ArchiveInfo{}, aerr
+			}
+		}
+		return courier.ArchiveInfo{}, err
+	}
+	if err := s.env.Authorize(ctx, perm, "bus", a.Bus); err != nil {
+		return courier.ArchiveInfo{}, err
+	}
+	return a, nil
+}
+
 // allArchives lists the archives of every bus, sorted by name.
 func (s *Service) allArchives(ctx context.Context) ([]courier.ArchiveInfo, error) {
 	buses, err := s.env.Broker.ListBuses(ctx)
@@ -196,11 +216,8 @@ func (s *Service) deleteArchive(ctx context.Context, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.findArchive(ctx, in.ArchiveName)
+	a, err := s.authorizedArchive(ctx, awsapi.Manage, in.ArchiveName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", a.Bus); err != nil {
 		return nil, err
 	}
 	if err := s.env.Broker.Bus(a.Bus).DeleteArchive(ctx, a.Name); err != nil {
@@ -219,11 +236,8 @@ func (s *Service) describeArchive(ctx context.Context, body []byte) (any, error)
 	if err := checkName("archiveName", in.ArchiveName, maxArchiveNameLen); err != nil {
 		return nil, err
 	}
-	a, err := s.findArchive(ctx, in.ArchiveName)
+	a, err := s.authorizedArchive(ctx, awsapi.Describe, in.ArchiveName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", a.Bus); err != nil {
 		return nil, err
 	}
 	return s.archiveOut(a)
@@ -311,11 +325,8 @@ func (s *Service) updateArchive(ctx context.Context, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.findArchive(ctx, in.ArchiveName)
+	a, err := s.authorizedArchive(ctx, awsapi.Manage, in.ArchiveName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", a.Bus); err != nil {
 		return nil, err
 	}
 	want := a.Archive

@@ -481,3 +481,34 @@ func TestAuthorization(t *testing.T) {
 		t.Fatal("a refused CreateEventBus created the bus")
 	}
 }
+
+// TestAuthorizationBeforeLookup checks that a caller without access gets
+// AccessDeniedException whether or not the archive, bus or rule named
+// exists, so that refusals do not tell which resources exist.
+func TestAuthorizationBeforeLookup(t *testing.T) {
+	deny := &denyAll{}
+	f := newFixture(t, gateway.Config{Authorizer: deny})
+	c := ctx(t)
+	if _, err := f.b.Bus(courier.DefaultBus).Archive(c, "a", courier.Archive{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, archive := range []string{"a", "missing"} {
+		_, err := f.eb.DescribeArchive(c, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String(archive)})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+		_, err = f.eb.UpdateArchive(c, &eventbridge.UpdateArchiveInput{ArchiveName: aws.String(archive), Description: aws.String("d")})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+		_, err = f.eb.DeleteArchive(c, &eventbridge.DeleteArchiveInput{ArchiveName: aws.String(archive)})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+	}
+	for _, arn := range []string{
+		"arn:aws:events:" + region + ":" + account + ":event-bus/missing",
+		"arn:aws:events:" + region + ":" + account + ":rule/missing",
+	} {
+		_, err := f.eb.ListTagsForResource(c, &eventbridge.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+		_, err = f.eb.TagResource(c, &eventbridge.TagResourceInput{ResourceARN: aws.String(arn), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+		_, err = f.eb.UntagResource(c, &eventbridge.UntagResourceInput{ResourceARN: aws.String(arn), TagKeys: []string{"k"}})
+		wantAPIError(t, err, "AccessDeniedException", 403)
+	}
+}

@@ -12,26 +12,30 @@ import (
 
 // taggable resolves a ResourceARN of TagResource, UntagResource or
 // ListTagsForResource: an event bus or a rule of this endpoint, which must
-// exist. It returns the metadata key of its tags and the bus for
-// authorization.
-func (s *Service) taggable(ctx context.Context, arn string) (key, bus string, err error) {
+// exist. It checks perm on the resource's bus before it looks the
+// resource up (so a refused caller cannot tell whether it exists) and
+// returns the metadata key of its tags.
+func (s *Service) taggable(ctx context.Context, perm awsapi.Permission, arn string) (key string, err error) {
 	if arn == "" || len(arn) > maxTargetARNLen {
-		return "", "", validationf("1 validation error detected: Value at 'resourceARN' failed to satisfy constraint: Member must have length between 1 and %d", maxTargetARNLen)
+		return "", validationf("1 validation error detected: Value at 'resourceARN' failed to satisfy constraint: Member must have length between 1 and %d", maxTargetARNLen)
 	}
 	res, err := s.env.ParseOwnARN(arn, "events", "ValidationException")
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	switch {
 	case strings.HasPrefix(res, "event-bus/"):
 		bus, err := s.busName("ResourceARN", arn)
 		if err != nil {
-			return "", "", err
+			return "", err
+		}
+		if err := s.env.Authorize(ctx, perm, "bus", bus); err != nil {
+			return "", err
 		}
 		if _, err := s.busInfo(ctx, bus); err != nil {
-			return "", "", err
+			return "", err
 		}
-		return busTagsKey + bus, bus, nil
+		return busTagsKey + bus, nil
 	case strings.HasPrefix(res, "rule/"):
 		rest := strings.TrimPrefix(res, "rule/")
 		bus, name := courier.DefaultBus, rest
@@ -40,15 +44,18 @@ func (s *Service) taggable(ctx context.Context, arn string) (key, bus string, er
 		}
 		ref, err := s.resolveRule("ResourceARN", name, bus)
 		if err != nil {
-			return "", "", err
+			return "", err
+		}
+		if err := s.env.Authorize(ctx, perm, "bus", ref.bus); err != nil {
+			return "", err
 		}
 		if _, err := s.rule(ctx, ref); err != nil {
-			return "", "", err
+			return "", err
 		}
-		return ruleTagsKey + ref.bus + "/" + ref.name, ref.bus, nil
+		return ruleTagsKey + ref.bus + "/" + ref.name, nil
 	}
 	kind, _, _ := strings.Cut(res, "/")
-	return "", "", validationf("ResourceARN %q: EventBridge tags event buses and rules only, not %s resources", truncate(arn, 256), kind)
+	return "", validationf("ResourceARN %q: EventBridge tags event buses and rules only, not %s resources", truncate(arn, 256), kind)
 }
 
 func (s *Service) tagResource(ctx context.Context, body []byte) (any, error) {
@@ -67,11 +74,8 @@ func (s *Service) tagResource(ctx context.Context, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	key, err := s.taggable(ctx, awsapi.Manage, in.ResourceARN)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", bus); err != nil {
 		return nil, err
 	}
 	m, err := s.getTags(key)
@@ -98,11 +102,8 @@ func (s *Service) untagResource(ctx context.Context, body []byte) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	key, err := s.taggable(ctx, awsapi.Manage, in.ResourceARN)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", bus); err != nil {
 		return nil, err
 	}
 	m, err := s.getTags(key)
@@ -122,11 +123,8 @@ func (s *Service) listTagsForResource(ctx context.Context, body []byte) (any, er
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	key, bus, err := s.taggable(ctx, in.ResourceARN)
+	key, err := s.taggable(ctx, awsapi.Describe, in.ResourceARN)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", bus); err != nil {
 		return nil, err
 	}
 	m, err := s.getTags(key)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -25,6 +26,11 @@ const (
 	// eventInterval is the longest time between two events: a session
 	// sends an event, with or without records, at least this often.
 	eventInterval = 5 * time.Second
+	// endWriteGrace is how long the writes of a session that is ending
+	// (time up, Close, takeover, deregistration) may still block: a
+	// client that stops reading must not hold the session, and Close,
+	// forever.
+	endWriteGrace = time.Second
 )
 
 // subscription is a live SubscribeToShard session.
@@ -147,6 +153,25 @@ type session struct {
 // client leaving, a takeover, deregistration or Close) or a read fails.
 func (ss *session) run(ctx context.Context, next int64) {
 	w := ss.c.w
+	// Once ctx ends, writes get a deadline, so that a write blocked on a
+	// client that does not read returns. finished keeps the deadline from
+	// being set after run returned, when w is no longer this session's.
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex
+	finished := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			_ = rc.SetWriteDeadline(time.Now().Add(endWriteGrace))
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+	}()
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.amazon.eventstream")
 	awsapi.RequestID(w)

@@ -1,10 +1,14 @@
 package kinesis_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 )
 
@@ -170,5 +175,55 @@ func TestSubscribeToShard(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("the subscription of a deregistered consumer did not end")
 		}
+	}
+}
+
+// TestCloseWithStalledSubscriber checks that Close ends a SubscribeToShard
+// session whose client stopped reading: its writes block once the
+// connection's buffers are full, and Close (the server's drain) must not
+// wait for them forever.
+func TestCloseWithStalledSubscriber(t *testing.T) {
+	ctx := context.Background()
+	b, err := courier.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	url, g := awstest.Start(t, b, gateway.Config{}, services)
+	f := &fixture{t: t, b: b, url: url, c: client(url, nil), ctx: ctx}
+	f.createStream("slow", 1)
+	arn := aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/slow")
+	cons := must[*kinesis.RegisterStreamConsumerOutput](t)(f.c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String("c")}))
+	data := bytes.Repeat([]byte("x"), 1000<<10)
+	for range 8 {
+		must[*kinesis.PutRecordOutput](t)(f.c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("slow"), PartitionKey: aws.String("k"), Data: data}))
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	body := fmt.Sprintf(`{"ConsumerARN":%q,"ShardId":"shardId-000000000000","StartingPosition":{"Type":"TRIM_HORIZON"}}`, aws.ToString(cons.Consumer.ConsumerARN))
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	// Read the response head, then stop reading.
+	head := make([]byte, 64)
+	if _, err := io.ReadFull(conn, head); err != nil || !bytes.HasPrefix(head, []byte("HTTP/1.1 200")) {
+		t.Fatalf("SubscribeToShard answered %q, %v", head, err)
+	}
+	time.Sleep(time.Second) // the session fills the buffers and blocks writing
+
+	closed := make(chan error, 1)
+	go func() { closed <- g.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		conn.Close() // let Close return before the test ends
+		<-closed
+		t.Fatal("Close waited more than 10s for a session whose client does not read")
 	}
 }

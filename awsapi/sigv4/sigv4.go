@@ -81,6 +81,16 @@ func Verify(r *http.Request, body []byte, region string, secret func(akid string
 	} else if d := now.Sub(t); d > MaxSkew || d < -MaxSkew {
 		return "", denied("RequestExpired", "the request time %s is more than %s from the server's time %s", sig.amzDate, MaxSkew, now.UTC().Format(timeFormat))
 	}
+	// The signature covers the payload hash that X-Amz-Content-Sha256
+	// states: it must be the hash of the body received, or a signed
+	// request's body could be replaced (UNSIGNED-PAYLOAD only without a
+	// body, as in presigned URLs).
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(h, hex.EncodeToString(sum[:])) && !(h == "UNSIGNED-PAYLOAD" && len(body) == 0) {
+			return "", denied("SignatureDoesNotMatch", "X-Amz-Content-Sha256 is not the SHA-256 of the request body")
+		}
+	}
 	scope := sig.date + "/" + sig.region + "/" + sig.service + "/aws4_request"
 	canonical := canonicalRequest(r, body, sig)
 	sum := sha256.Sum256([]byte(canonical))
@@ -200,7 +210,7 @@ func headerValue(r *http.Request, name string) string {
 	case "content-length":
 		vals = []string{strconv.FormatInt(r.ContentLength, 10)}
 	default:
-		vals = r.Header.Values(name)
+		vals = slices.Clone(r.Header.Values(name)) // not the request's own slice, which the loop below rewrites
 	}
 	for i, v := range vals {
 		vals[i] = strings.Join(strings.Fields(v), " ")

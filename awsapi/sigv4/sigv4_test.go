@@ -167,3 +167,56 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyChecksPayloadHash: a request signed over the payload hash of
+// X-Amz-Content-Sha256 must carry a body of that hash, or its signature
+// would authenticate any body.
+func TestVerifyChecksPayloadHash(t *testing.T) {
+	withClock(t, signedAt.Add(time.Minute))
+	const body = "Action=SendMessage&MessageBody=hello"
+	sum := sha256.Sum256([]byte(body))
+	hash := hex.EncodeToString(sum[:])
+	for _, tc := range []struct {
+		header, got string
+		ok          bool
+	}{
+		{hash, body, true},
+		{hash, "Action=DeleteQueue", false},
+		{"UNSIGNED-PAYLOAD", "Action=DeleteQueue", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7410/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("X-Amz-Content-Sha256", tc.header)
+		creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, tc.header, "sqs", "us-east-1", signedAt); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sigv4.Verify(r, []byte(tc.got), "us-east-1", secrets)
+		if tc.ok && err != nil {
+			t.Errorf("X-Amz-Content-Sha256 %s, body %q: %v", tc.header, tc.got, err)
+		}
+		if !tc.ok && (err == nil || code(err) != "SignatureDoesNotMatch") {
+			t.Errorf("X-Amz-Content-Sha256 %s, body %q: %v; want SignatureDoesNotMatch", tc.header, tc.got, err)
+		}
+	}
+}
+
+// TestVerifyLeavesHeaders: canonicalizing header values does not rewrite
+// the request's headers.
+func TestVerifyLeavesHeaders(t *testing.T) {
+	withClock(t, signedAt.Add(time.Minute))
+	const body = "Action=SendMessage"
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7410/", strings.NewReader(body))
+	r.Header.Set("X-Amz-Meta", "  a   b  ")
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), "sqs", "us-east-1", signedAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sigv4.Verify(r, []byte(body), "us-east-1", secrets); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Header.Get("X-Amz-Meta"); got != "  a   b  " {
+		t.Fatalf("Verify changed header X-Amz-Meta to %q", got)
+	}
+}

@@ -83,6 +83,11 @@ func (s *Service) checkSubAttr(ctx context.Context, name, value, protocol string
 		if _, err := s.env.Broker.Queue(q).Info(ctx); err != nil {
 			return invalidParameter("RedrivePolicy: deadLetterTargetArn: queue %q does not exist", q)
 		}
+		// Failed deliveries are sent to the queue: the caller must be
+		// allowed to send to it, as to a subscribed queue.
+		if err := s.authorize(ctx, awsapi.Publish, "queue", q); err != nil {
+			return err
+		}
 	case "DeliveryPolicy":
 		if protocol != "http" && protocol != "https" {
 			return invalidParameter("Attributes Reason: DeliveryPolicy: Delivery protocol [%s] does not support delivery policies", protocol)
@@ -358,8 +363,12 @@ func (s *Service) unsubscribe(ctx context.Context, r *awsapi.Request) (any, erro
 	// An unsigned request is the UnsubscribeURL of a notification: the
 	// subscription ARN is its proof, as in SNS, unless the subscription
 	// was confirmed with AuthenticateOnUnsubscribe.
+	// Subscriptions made without confirmation (sqs, courier) were made by
+	// an authorized caller, as SNS's same-account ones: an unsigned
+	// request needs the authorizer's consent too (it has it only with
+	// authentication off).
 	switch {
-	case signed(r.HTTP):
+	case signed(r.HTTP), !sub.isHTTP():
 		if err := s.authorize(ctx, awsapi.Manage, "topic", sub.Topic); err != nil {
 			return nil, err
 		}

@@ -263,3 +263,64 @@ func TestAuthorization(t *testing.T) {
 		t.Fatal("a refused action changed subscriptions")
 	}
 }
+
+// callerKey marks the context of an authenticated request.
+type callerKey struct{}
+
+// testAccess authenticates the access key "test" and allows its caller
+// everything but publishing to the queue denyQueue; callers without a
+// key (unsigned requests) are refused.
+type testAccess struct{ denyQueue string }
+
+func (testAccess) Secret(akid string) (string, bool) { return "test", akid == "test" }
+
+func (testAccess) Caller(ctx context.Context, akid string) (context.Context, error) {
+	return context.WithValue(ctx, callerKey{}, akid), nil
+}
+
+func (a testAccess) Authorize(ctx context.Context, perm awsapi.Permission, kind, name string) error {
+	if ctx.Value(callerKey{}) == nil {
+		return errors.New("the request has no caller")
+	}
+	if perm == awsapi.Publish && kind == "queue" && name == a.denyQueue {
+		return errors.New("denied by test")
+	}
+	return nil
+}
+
+// TestUnsignedUnsubscribeOfQueueSubscription: the UnsubscribeURL that
+// every notification in a queue carries does not let an unauthenticated
+// caller delete an sqs subscription when authentication is on.
+func TestUnsignedUnsubscribeOfQueueSubscription(t *testing.T) {
+	f := newFixture(t)
+	access := testAccess{}
+	g := serve(t, f.b, gateway.Config{Credentials: access, Authorizer: access})
+	arn := g.createTopic("t", nil)
+	sub := g.subscribe(arn, "sqs", g.queue("q"), nil)
+	if code := httpGet(t, g.url+"/?Action=Unsubscribe&SubscriptionArn="+sub); code != 403 {
+		t.Fatalf("unsigned unsubscribe: HTTP %d; want 403", code)
+	}
+	if _, err := g.c.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(sub)}); err != nil {
+		t.Fatalf("subscription gone after an unsigned unsubscribe: %v", err)
+	}
+	if _, err := g.c.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(sub)}); err != nil {
+		t.Fatalf("signed unsubscribe: %v", err)
+	}
+}
+
+// TestRedrivePolicyNeedsPublishOnQueue: a subscription's dead-letter
+// queue receives its failed deliveries, so naming it needs publish on it.
+func TestRedrivePolicyNeedsPublishOnQueue(t *testing.T) {
+	f := newFixture(t)
+	access := testAccess{denyQueue: "dlq"}
+	g := serve(t, f.b, gateway.Config{Credentials: access, Authorizer: access})
+	arn := g.createTopic("t", nil)
+	dlq := g.queue("dlq")
+	policy := map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + dlq + `"}`}
+	_, err := g.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(g.queue("q")), Attributes: policy})
+	wantCode(t, err, "AuthorizationError")
+	sub := g.subscribe(arn, "sqs", queueARN+"q", nil)
+	_, err = g.c.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(sub),
+		AttributeName: aws.String("RedrivePolicy"), AttributeValue: aws.String(policy["RedrivePolicy"])})
+	wantCode(t, err, "AuthorizationError")
+}

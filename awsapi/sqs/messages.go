@@ -28,7 +28,8 @@ const (
 	maxVisibilitySecond = 43200
 	maxDelaySeconds     = 900
 	attemptWindow       = 5 * time.Minute
-	maxAttempts         = 10000 // remembered ReceiveRequestAttemptIds
+	maxAttempts         = 10000    // remembered ReceiveRequestAttemptIds
+	maxAttemptBytes     = 64 << 20 // size of the messages they hold
 )
 
 // Reserved headers of SQS messages.
@@ -522,6 +523,7 @@ type attemptEntry struct {
 	msgs     []message
 	receipts []string
 	expires  time.Time
+	size     int // bytes of msgs and receipts, toward maxAttemptBytes
 }
 
 func (c *call) receiveMessage() (any, error) {
@@ -610,7 +612,7 @@ func (s *Service) retryAttempt(ctx context.Context, queue, key string, visibilit
 	s.mu.Lock()
 	e, ok := s.attempts[key]
 	if ok && !s.now().Before(e.expires) {
-		delete(s.attempts, key)
+		s.dropAttemptLocked(key)
 		ok = false
 	}
 	s.mu.Unlock()
@@ -620,7 +622,7 @@ func (s *Service) retryAttempt(ctx context.Context, queue, key string, visibilit
 	if err := s.b.Queue(queue).Extend(ctx, visibility, e.receipts...); err != nil {
 		s.mu.Lock()
 		if s.attempts[key] == e {
-			delete(s.attempts, key)
+			s.dropAttemptLocked(key)
 		}
 		s.mu.Unlock()
 		return nil, false
@@ -629,27 +631,56 @@ func (s *Service) retryAttempt(ctx context.Context, queue, key string, visibilit
 }
 
 // rememberAttempt keeps a FIFO receive's answer for its retries within
-// the 5-minute window, forgetting expired ones (and, past maxAttempts,
-// the oldest).
+// the 5-minute window, forgetting expired ones (at most once a minute,
+// and whenever a limit is reached) and, past maxAttempts entries or
+// maxAttemptBytes of messages, the oldest.
 func (s *Service) rememberAttempt(key string, msgs []message, receipts []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if len(s.attempts) >= maxAttempts {
+	size := 0
+	for i, m := range msgs {
+		size += len(m.MessageId) + len(m.ReceiptHandle) + len(m.Body) + len(m.MD5OfBody) + len(m.MD5OfMessageAttributes) + len(receipts[i])
+		for k, v := range m.Attributes {
+			size += len(k) + len(v)
+		}
+		size += awsapi.AttributesSize(m.MessageAttributes)
+	}
+	if size > maxAttemptBytes {
+		return // retries of this attempt receive anew
+	}
+	if _, ok := s.attempts[key]; ok {
+		s.dropAttemptLocked(key)
+	}
+	full := func() bool { return len(s.attempts) >= maxAttempts || s.attemptBytes+size > maxAttemptBytes }
+	if full() || !now.Before(s.attemptSweep) {
+		for k, e := range s.attempts {
+			if !now.Before(e.expires) {
+				s.dropAttemptLocked(k)
+			}
+		}
+		s.attemptSweep = now.Add(time.Minute)
+	}
+	for full() && len(s.attempts) > 0 {
 		var oldest string
 		var oldestAt time.Time
 		for k, e := range s.attempts {
-			if !now.Before(e.expires) {
-				delete(s.attempts, k)
-			} else if oldest == "" || e.expires.Before(oldestAt) {
+			if oldest == "" || e.expires.Before(oldestAt) {
 				oldest, oldestAt = k, e.expires
 			}
 		}
-		if len(s.attempts) >= maxAttempts {
-			delete(s.attempts, oldest)
-		}
+		s.dropAttemptLocked(oldest)
 	}
-	s.attempts[key] = &attemptEntry{msgs: msgs, receipts: receipts, expires: now.Add(attemptWindow)}
+	s.attempts[key] = &attemptEntry{msgs: msgs, receipts: receipts, expires: now.Add(attemptWindow), size: size}
+	s.attemptBytes += size
+}
+
+// dropAttemptLocked forgets the attempt key; s.mu is held.
+func (s *Service) dropAttemptLocked(key string) {
+	if e, ok := s.attempts[key]; ok {
+		s.attemptBytes -= e.size
+		delete(s.attempts, key)
+	}
 }
 
 func (c *call) deleteMessage() (any, error) {

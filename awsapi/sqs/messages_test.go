@@ -3,6 +3,7 @@ package sqs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -464,5 +465,52 @@ func TestNotificationRenderer(t *testing.T) {
 		if name == "plain" && (*m.Body != "hi" || len(m.MessageAttributes) != 1) {
 			t.Fatalf("plain: %q %v", *m.Body, m.MessageAttributes)
 		}
+	}
+}
+
+// TestAttemptCacheBounded: remembered receive attempts are forgotten once
+// expired, not only when maxAttempts of them pile up, and the messages
+// they hold stay under maxAttemptBytes.
+func TestAttemptCacheBounded(t *testing.T) {
+	te := newEnv(t)
+	s := te.svc
+	now := time.Unix(1_700_000_000, 0)
+	s.now = func() time.Time { return now }
+	big := strings.Repeat("x", 1<<20)
+	msgs := func() []message {
+		ms := make([]message, 10)
+		for i := range ms {
+			ms[i] = message{MessageId: "id", ReceiptHandle: "rh", Body: big}
+		}
+		return ms
+	}
+	receipts := make([]string, 10)
+	for i := range 3 {
+		s.rememberAttempt(fmt.Sprint("q\x00old-", i), msgs()[:1], receipts[:1])
+	}
+	now = now.Add(attemptWindow + time.Minute)
+	s.rememberAttempt("q\x00new", msgs()[:1], receipts[:1])
+	s.mu.Lock()
+	n := len(s.attempts)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d attempts remembered after the others expired; want 1", n)
+	}
+	for i := range 20 {
+		s.rememberAttempt(fmt.Sprint("q\x00big-", i), msgs(), receipts)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := 0
+	for _, e := range s.attempts {
+		for _, m := range e.msgs {
+			held += len(m.Body)
+		}
+	}
+	if held > maxAttemptBytes {
+		t.Fatalf("remembered attempts hold %d bytes of messages; the limit is %d", held, maxAttemptBytes)
+	}
+	if _, ok := s.attempts["q\x00big-19"]; !ok {
+		t.Fatal("the newest attempt was not remembered")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -151,5 +152,40 @@ func TestMoveTaskCancel(t *testing.T) {
 	}
 	if r := waitTask(t, te, dlqArn); *r.Status != "CANCELLED" {
 		t.Fatalf("task after Close: %+v", r)
+	}
+}
+
+// TestDeleteQueueForgetsMoveTasks: the tasks of a deleted queue go with
+// it; a queue created again under its name lists none.
+func TestDeleteQueueForgetsMoveTasks(t *testing.T) {
+	te := newEnv(t)
+	ctx := context.Background()
+	src, dlq := deadLetter(t, te, 1)
+	dlqArn := "arn:aws:sqs:us-east-1:000000000000:dlq"
+	if _, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)}); err != nil {
+		t.Fatal(err)
+	}
+	waitTask(t, te, dlqArn)
+	// courier refuses to delete a dead-letter queue in use: a caller's
+	// error (400), not one SDKs retry as the service's (500).
+	_, err := te.c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(dlq)})
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 400 {
+		t.Fatalf("DeleteQueue of a dead-letter queue in use: %v; want a 400", err)
+	}
+	for _, q := range []string{src, dlq} {
+		if _, err := te.c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(q)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	te.createQueue("dlq", nil)
+	out, err := te.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+	if err != nil || len(out.Results) != 0 {
+		t.Fatalf("tasks of the new queue dlq: %+v %v", out, err)
+	}
+	te.svc.mu.Lock()
+	defer te.svc.mu.Unlock()
+	if n := len(te.svc.tasks); n != 0 {
+		t.Fatalf("%d sources of move tasks remembered after their queues were deleted", n)
 	}
 }

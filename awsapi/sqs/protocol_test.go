@@ -254,3 +254,34 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("SDK: %v", err)
 	}
 }
+
+// denyPublishTo allows everything but publishing to one queue.
+type denyPublishTo string
+
+func (d denyPublishTo) Authorize(_ context.Context, perm awsapi.Permission, kind, name string) error {
+	if perm == awsapi.Publish && kind == "queue" && name == string(d) {
+		return errors.New("denied by test")
+	}
+	return nil
+}
+
+// TestRedrivePolicyNeedsPublishOnDLQ: naming a dead-letter queue makes
+// the broker move messages into it, so it needs publish on that queue.
+func TestRedrivePolicyNeedsPublishOnDLQ(t *testing.T) {
+	te := newEnv(t, func(cfg *gateway.Config, _ *awsapi.Env) {
+		if cfg != nil {
+			cfg.Authorizer = denyPublishTo("dlq")
+		}
+	})
+	ctx := context.Background()
+	te.createQueue("dlq", nil)
+	q := te.createQueue("q", nil)
+	policy := `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}`
+	_, err := te.c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(q), Attributes: map[string]string{"RedrivePolicy": policy}})
+	wantCode(t, err, "AccessDenied")
+	_, err = te.c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("q2"), Attributes: map[string]string{"RedrivePolicy": policy}})
+	wantCode(t, err, "AccessDenied")
+	if info, _ := te.b.Queue("q").Info(ctx); info.Attributes.DeadLetterQueue != "" {
+		t.Fatalf("refused RedrivePolicy set dead-letter queue %q", info.Attributes.DeadLetterQueue)
+	}
+}

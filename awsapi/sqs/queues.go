@@ -317,6 +317,11 @@ func (c *call) applyRedrivePolicy(st *queueState, v string) error {
 	if dlq == st.name {
 		return bad("a queue cannot be its own dead-letter queue.")
 	}
+	// The broker moves the queue's failed messages into the dead-letter
+	// queue: the caller must be allowed to send to it.
+	if err := c.authorize(awsapi.Publish, dlq); err != nil {
+		return err
+	}
 	target, err := c.s.loadQueue(c.ctx(), dlq)
 	if err != nil {
 		var ae *awsapi.Error
@@ -556,9 +561,10 @@ func (s *Service) forgetQueue(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.purged, name)
+	delete(s.tasks, name) // a running one fails with its queue
 	for k := range s.attempts {
 		if strings.HasPrefix(k, name+"\x00") {
-			delete(s.attempts, k)
+			s.dropAttemptLocked(k)
 		}
 	}
 }
@@ -751,6 +757,11 @@ func (c *call) purgeQueue() (any, error) {
 		c.s.mu.Unlock()
 		return nil, &awsapi.Error{Code: "AWS.SimpleQueueService.PurgeQueueInProgress", Type: "PurgeQueueInProgress", Status: 403,
 			Message: fmt.Sprintf("Only one PurgeQueue operation on %s is allowed every 60 seconds; the last one was %s ago.", name, now.Sub(last).Round(time.Second))}
+	}
+	for q, t := range c.s.purged {
+		if now.Sub(t) >= purgeInterval {
+			delete(c.s.purged, q) // no longer limits; queues deleted elsewhere leave theirs
+		}
 	}
 	c.s.purged[name] = now
 	c.s.mu.Unlock()

@@ -284,6 +284,23 @@ func TestPurgeQueue(t *testing.T) {
 	if _, err := te.c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(qurl)}); err != nil {
 		t.Fatalf("purge after 61s: %v", err)
 	}
+	// Purge times that no longer limit are forgotten, also those of
+	// queues deleted behind the endpoint's back.
+	if err := te.b.DeleteQueue(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	other := te.createQueue("p2", nil)
+	te.svc.mu.Lock()
+	now = now.Add(61 * time.Second)
+	te.svc.mu.Unlock()
+	if _, err := te.c.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(other)}); err != nil {
+		t.Fatal(err)
+	}
+	te.svc.mu.Lock()
+	defer te.svc.mu.Unlock()
+	if _, ok := te.svc.purged["p"]; ok || len(te.svc.purged) != 1 {
+		t.Fatalf("purge times kept: %v", te.svc.purged)
+	}
 }
 
 // TestRestartKeepsMetadata shows that what SQS keeps beside courier's

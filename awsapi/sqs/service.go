@@ -37,8 +37,12 @@ type Service struct {
 	mu       sync.Mutex
 	purged   map[string]time.Time     // queue -> last PurgeQueue
 	attempts map[string]*attemptEntry // queue + "\x00" + ReceiveRequestAttemptId
-	tasks    map[string][]*moveTask   // source queue -> tasks, oldest first
-	closed   bool
+	// attemptBytes is the size of the messages attempts holds; attemptSweep
+	// the time after which rememberAttempt next drops expired attempts.
+	attemptBytes int
+	attemptSweep time.Time
+	tasks        map[string][]*moveTask // source queue -> tasks, oldest first
+	closed       bool
 
 	ctx    context.Context // ends on Close; parent of move tasks
 	cancel context.CancelFunc
@@ -189,7 +193,7 @@ func (s *Service) translate(err error) error {
 	switch {
 	case errors.Is(err, courier.ErrNotFound):
 		return errQueueDoesNotExist(err.Error())
-	case errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrTooLarge):
+	case errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrTooLarge), errors.Is(err, courier.ErrConflict):
 		return awsapi.Errorf("InvalidParameterValue", "%s", err.Error())
 	case errors.Is(err, courier.ErrUnsupported):
 		return &awsapi.Error{Code: "AWS.SimpleQueueService.UnsupportedOperation", Type: "UnsupportedOperation", Message: err.Error()}
