@@ -42,6 +42,10 @@ type queueMeta struct {
 	DeduplicationScope  string            `json:"deduplication_scope,omitempty"`
 	FifoThroughputLimit string            `json:"fifo_throughput_limit,omitempty"`
 	SqsManagedSse       bool              `json:"sqs_managed_sse,omitempty"`
+	// KmsReusePeriod is KmsDataKeyReusePeriodSeconds: stored and returned
+	// (tools such as Terraform send it by default), meaningless without
+	// the KMS key that courier refuses.
+	KmsReusePeriod int `json:"kms_reuse_period,omitempty"`
 }
 
 // queueState is a queue as SQS sees it: courier's info and the metadata.
@@ -244,11 +248,17 @@ func (c *call) applyAttributes(st *queueState, attrs map[string]string, creating
 				return err
 			}
 			st.meta.RedriveAllowPolicy = norm
-		case attrKmsMasterKeyID, attrKmsReusePeriod:
-			if name == attrKmsMasterKeyID && v == "" {
+		case attrKmsMasterKeyID:
+			if v == "" {
 				continue // no KMS key: what courier does anyway
 			}
 			return errAttrValue("Invalid value for the parameter %s: courier does not encrypt queues with KMS keys (SSE-KMS is not supported); leave %s unset.", name, name)
+		case attrKmsReusePeriod:
+			n, err := intAttr(name, v, 60, 86400)
+			if err != nil {
+				return err
+			}
+			st.meta.KmsReusePeriod = n
 		case attrSqsManagedSse:
 			on, err := boolAttr(name, v)
 			if err != nil {
@@ -409,6 +419,9 @@ func (s *Service) attributes(st *queueState) map[string]string {
 		attrReceiveWait:           sec(a.ReceiveWait),
 		attrSqsManagedSse:         strconv.FormatBool(st.meta.SqsManagedSse),
 	}
+	if st.meta.KmsReusePeriod != 0 {
+		out[attrKmsReusePeriod] = strconv.Itoa(st.meta.KmsReusePeriod)
+	}
 	if a.DeadLetterQueue != "" {
 		p, _ := json.Marshal(struct {
 			DeadLetterTargetArn string `json:"deadLetterTargetArn"`
@@ -531,7 +544,7 @@ func (c *call) createQueue() (any, error) {
 // sameMeta compares the attributes of two metadata records (not tags).
 func sameMeta(a, b queueMeta) bool {
 	return a.Policy == b.Policy && a.RedriveAllowPolicy == b.RedriveAllowPolicy && a.DeduplicationScope == b.DeduplicationScope &&
-		a.FifoThroughputLimit == b.FifoThroughputLimit && a.SqsManagedSse == b.SqsManagedSse
+		a.FifoThroughputLimit == b.FifoThroughputLimit && a.SqsManagedSse == b.SqsManagedSse && a.KmsReusePeriod == b.KmsReusePeriod
 }
 
 func (c *call) deleteQueue() (any, error) {

@@ -166,7 +166,7 @@ func TestQueueAttributeErrors(t *testing.T) {
 		{map[string]string{"DelaySeconds": "901"}, "InvalidAttributeValue"},
 		{map[string]string{"ReceiveMessageWaitTimeSeconds": "21"}, "InvalidAttributeValue"},
 		{map[string]string{"KmsMasterKeyId": "alias/aws/sqs"}, "InvalidAttributeValue"},
-		{map[string]string{"KmsDataKeyReusePeriodSeconds": "300"}, "InvalidAttributeValue"},
+		{map[string]string{"KmsDataKeyReusePeriodSeconds": "59"}, "InvalidAttributeValue"},
 		{map[string]string{"QueueArn": "x"}, "InvalidAttributeName"},
 		{map[string]string{"FifoQueue": "true"}, "InvalidAttributeName"},
 		{map[string]string{"ContentBasedDeduplication": "true"}, "InvalidAttributeName"},
@@ -188,6 +188,15 @@ func TestQueueAttributeErrors(t *testing.T) {
 	after := te.attrs(qurl)
 	if fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("invalid SetQueueAttributes changed the queue:\n%v\n%v", before, after)
+	}
+	// The KMS data key reuse period that tools send by default is kept
+	// (it does nothing without a KMS key, which is refused above).
+	if _, err := te.c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(qurl),
+		Attributes: map[string]string{"KmsDataKeyReusePeriodSeconds": "300"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := te.attrs(qurl)["KmsDataKeyReusePeriodSeconds"]; got != "300" {
+		t.Errorf("KmsDataKeyReusePeriodSeconds = %q; want 300", got)
 	}
 	// Names as AWS checks them.
 	for name, attrs := range map[string]map[string]string{
