@@ -41,10 +41,9 @@ type Service struct {
 	pushers map[string]*pusher     // by subscription ID: running HTTP deliveries
 	closed  bool
 
-	keyOnce sync.Once
+	keyMu   sync.Mutex // guards key and certPEM until key is set
 	key     *rsa.PrivateKey
 	certPEM []byte
-	keyErr  error
 
 	client *http.Client
 	ctx    context.Context // canceled by Close; background work runs under it

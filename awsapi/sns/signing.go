@@ -28,47 +28,54 @@ type storedKey struct {
 // self-signed certificate) on first use and keeping it in Meta, so that
 // signatures verify across restarts.
 func (s *Service) signer() (*rsa.PrivateKey, error) {
-	s.keyOnce.Do(func() {
-		var st storedKey
-		ok, err := s.env.Meta.Get(signingKey, &st)
-		if err != nil {
-			s.keyErr = err
-			return
-		}
-		if ok {
-			s.key, s.keyErr = x509.ParsePKCS1PrivateKey(st.Key)
-			s.certPEM = st.Cert
-			return
-		}
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			s.keyErr = err
-			return
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(time.Now().UnixNano()),
-			Subject:               pkix.Name{CommonName: "sns.courier.local", Organization: []string{"courier"}},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().AddDate(20, 0, 0),
-			KeyUsage:              x509.KeyUsageDigitalSignature,
-			BasicConstraintsValid: true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			s.keyErr = err
-			return
-		}
-		st = storedKey{Key: x509.MarshalPKCS1PrivateKey(key), Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-		if err := s.env.Meta.Put(context.Background(), signingKey, st); err != nil {
-			s.keyErr = err
-			return
-		}
-		s.key, s.certPEM = key, st.Cert
-	})
-	if s.keyErr != nil {
-		return nil, fmt.Errorf("sns: signing key: %w", s.keyErr)
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.key != nil {
+		return s.key, nil
 	}
-	return s.key, nil
+	// A failure is not kept: the next message tries again, so one failed
+	// metadata write does not leave every later signature failing.
+	key, cert, err := s.loadOrCreateKey()
+	if err != nil {
+		return nil, fmt.Errorf("sns: signing key: %w", err)
+	}
+	s.key, s.certPEM = key, cert
+	return key, nil
+}
+
+// loadOrCreateKey reads the signing key from the metadata, or makes one
+// with a self-signed certificate and stores it.
+func (s *Service) loadOrCreateKey() (*rsa.PrivateKey, []byte, error) {
+	var st storedKey
+	ok, err := s.env.Meta.Get(signingKey, &st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ok {
+		key, err := x509.ParsePKCS1PrivateKey(st.Key)
+		return key, st.Cert, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "sns.courier.local", Organization: []string{"courier"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(20, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st = storedKey{Key: x509.MarshalPKCS1PrivateKey(key), Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	if err := s.env.Meta.Put(context.Background(), signingKey, st); err != nil {
+		return nil, nil, err
+	}
+	return key, st.Cert, nil
 }
 
 // SigningCertificate returns the PEM certificate whose public key
