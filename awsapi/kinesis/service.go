@@ -19,8 +19,12 @@ type Service struct {
 
 	// mu serializes the read-modify-write of metadata entries (tags,
 	// consumers, mode) and guards subs.
-	mu   sync.Mutex
-	subs map[string]*subscription // consumer ARN + shard -> live SubscribeToShard
+	mu sync.Mutex
+	// createMu serializes CreateStream from its existence check to its
+	// metadata write, so that of two concurrent creates of one name the
+	// second answers ResourceInUseException, as in Kinesis.
+	createMu sync.Mutex
+	subs     map[string]*subscription // consumer ARN + shard -> live SubscribeToShard
 
 	done   chan struct{} // closed by Close
 	closed sync.Once

@@ -57,6 +57,8 @@ func (s *Service) createStream(c *call, in *createStreamInput) (any, error) {
 	if err := s.authorize(c, awsapi.Manage, name); err != nil {
 		return nil, err
 	}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
 	st := s.env.Broker.Stream(name)
 	if _, err := st.Info(c.ctx); err == nil {
 		return nil, kerr(codeInUse, "Stream %s under account %s already exists.", name, s.env.AccountID)
