@@ -16,7 +16,7 @@
 //
 // Actions outside courier's scope (partner event sources, global
 // endpoints, resource policies) fail with OperationDisabledException;
-// unknown actions with UnknownOperationException. docs/aws/eventbridge.md
+// unknown actions with UnknownOperationException. docs/aws.md (EventBridge)
 // lists every action with its status.
 //
 // Create the service with New and hand it to the gateway:

@@ -18,6 +18,6 @@
 // under "kinesis/".
 //
 // New returns the Service, which package gateway routes requests to. The
-// action table in docs/aws/kinesis.md says which actions are supported
+// action table in docs/aws.md (Kinesis) says which actions are supported
 // and where they differ from AWS.
 package kinesis

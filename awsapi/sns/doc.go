@@ -15,6 +15,6 @@
 //
 // What courier has no field for (display names, policies, delivery
 // policies, tags, subscription state, the signing key) lives in
-// awsapi.Meta under the key prefix "sns/". docs/aws/sns.md lists every
+// awsapi.Meta under the key prefix "sns/". docs/aws.md (SNS) lists every
 // action with what it supports and where it differs from AWS.
 package sns

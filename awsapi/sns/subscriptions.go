@@ -145,7 +145,7 @@ type subscribeResult struct {
 	SubscriptionArn string   `xml:"SubscriptionArn"`
 }
 
-// subscribe subscribes an endpoint to a topic (see docs/aws/sns.md for
+// subscribe subscribes an endpoint to a topic (see docs/aws.md (SNS) for
 // the protocols); subscribing the same endpoint again returns the
 // existing subscription.
 func (s *Service) subscribe(ctx context.Context, r *awsapi.Request) (any, error) {

@@ -13,6 +13,6 @@
 // metadata store (awsapi.Meta) under "sqs/". Message move tasks run in
 // goroutines that the Service owns and Close stops.
 //
-// docs/aws/sqs.md lists every action with what it does differently from
+// docs/aws.md (SQS) lists every action with what it does differently from
 // AWS.
 package sqs

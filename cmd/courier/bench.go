@@ -27,7 +27,7 @@ with their data in temporary directories that are removed afterwards.`,
 		Args: groupArgs,
 		RunE: groupRun,
 	}
-	cmd.AddCommand(newBenchQueueCmd(), newBenchTopicCmd(), newBenchStreamCmd(), newBenchBusCmd(), newBenchGatewayCmd())
+	cmd.AddCommand(newBenchQueueCmd(), newBenchTopicCmd(), newBenchStreamCmd(), newBenchBusCmd(), newBenchGatewayCmd(), newBenchAWSCmd())
 	return cmd
 }
 
