@@ -36,8 +36,9 @@ type conn struct {
 	done   chan struct{} // closed by Close: background goroutines stop
 	wg     sync.WaitGroup
 
-	kvMu sync.Mutex
-	kv   jetstream.KeyValue
+	kvMu     sync.Mutex
+	kv       jetstream.KeyValue
+	kvStream jetstream.Stream // the bucket's stream, for listing keys
 
 	mu        sync.Mutex
 	topics    map[string]*topicMeta // by topic name
@@ -82,10 +83,6 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 		nc.Close()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
 	}
-	if _, err := js.AccountInfo(ctx); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("nats: JetStream is not available on %v: %w", nc.ConnectedUrlRedacted(), mapErr(err))
-	}
 	c := &conn{
 		cfg: cfg, lay: layout{prefix: cfg.prefix}, log: logger, nc: nc, js: js,
 		done:      make(chan struct{}),
@@ -94,6 +91,12 @@ func open(ctx context.Context, u *url.URL, opts driver.Options) (driver.Conn, er
 		promoters: make(map[string]*promoter),
 		tails:     make(map[*feed]struct{}),
 		subStats:  make(map[string]*subCounters),
+	}
+	// A cluster electing its meta leader answers "temporarily
+	// unavailable" for a moment.
+	if _, err := retry(ctx, c, "account info", func() (*jetstream.AccountInfo, error) { return js.AccountInfo(ctx) }); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats: JetStream is not available on %v: %w", nc.ConnectedUrlRedacted(), mapErr(err))
 	}
 	c.deliveries.init()
 	c.maxPayload.Store(nc.MaxPayload())
@@ -269,30 +272,69 @@ func (c *conn) usable() error {
 
 // meta returns the KV bucket holding subscriptions and consumer groups,
 // creating it on first use.
+//
+// A replicated bucket's stream serves reads only from its leader: a KV
+// bucket allows direct gets by default, which any replica answers, and a
+// follower that has not applied the latest writes yet would answer with
+// an old value (a group read after its deletion, a subscription missing
+// after Subscribe returned). Reads through the leader see every
+// acknowledged write.
 func (c *conn) meta(ctx context.Context) (jetstream.KeyValue, error) {
 	c.kvMu.Lock()
 	defer c.kvMu.Unlock()
 	if c.kv != nil {
 		return c.kv, nil
 	}
-	kv, err := c.js.KeyValue(ctx, c.lay.bucket())
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      c.lay.bucket(),
-			Description: "courier: topic subscriptions and stream consumer groups",
-			History:     1,
-			Storage:     c.cfg.storage,
-			Replicas:    c.cfg.replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = c.js.KeyValue(ctx, c.lay.bucket())
-		}
-	}
+	kv, st, err := c.openMeta(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("metadata bucket %s: %w", c.lay.bucket(), mapErr(err))
 	}
-	c.kv = kv
+	c.kv, c.kvStream = kv, st
 	return kv, nil
+}
+
+// openMeta opens (or creates) the metadata bucket and its stream, with
+// direct gets turned off when the stream is replicated.
+func (c *conn) openMeta(ctx context.Context) (jetstream.KeyValue, jetstream.Stream, error) {
+	open := func() (jetstream.KeyValue, error) {
+		return retry(ctx, c, "open bucket", func() (jetstream.KeyValue, error) { return c.js.KeyValue(ctx, c.lay.bucket()) })
+	}
+	kv, err := open()
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = retry(ctx, c, "create bucket", func() (jetstream.KeyValue, error) {
+			return c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      c.lay.bucket(),
+				Description: "courier: topic subscriptions and stream consumer groups",
+				History:     1,
+				Storage:     c.cfg.storage,
+				Replicas:    c.cfg.replicas,
+			})
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = open()
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := c.stream(ctx, "KV_"+c.lay.bucket())
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.Replicas <= 1 || !cfg.AllowDirect {
+		return kv, st, nil // a single replica is the leader
+	}
+	// A KV handle reads with direct gets when its stream allowed them as
+	// it was opened: turn them off, then open it again. (Connections
+	// racing to create the bucket may turn them on again for a moment:
+	// each turns them off before it opens the handle it uses.)
+	cfg.AllowDirect = false
+	if st, err = c.retryCreate(ctx, cfg, c.js.UpdateStream); err != nil {
+		return nil, nil, err
+	}
+	kv, err = open()
+	return kv, st, err
 }
 
 // apiCode returns the JetStream error code of err, or 0.
@@ -321,10 +363,13 @@ func mapErr(err error) error {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 		sentinel = driver.ErrClosed
 	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrConsumerNotFound),
-		errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
 		errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrMsgNotFound),
 		errors.Is(err, jetstream.ErrBucketNotFound):
 		sentinel = driver.ErrNotFound
+	case unavailable(err):
+		// Not an answer about the resource: the caller retried for
+		// apiPatience (or its context ended first).
+		return fmt.Errorf("JetStream did not handle the request (no leader, or the cluster is unavailable): %w", err)
 	case errors.Is(err, nats.ErrMaxPayload):
 		sentinel = driver.ErrTooLarge
 	case errors.As(err, &api):

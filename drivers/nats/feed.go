@@ -38,11 +38,13 @@ func (c *conn) Tail(ctx context.Context, topic string, opts driver.TailOptions) 
 	if err != nil {
 		return nil, err
 	}
-	cons, err := c.js.OrderedConsumer(ctx, c.lay.topicStream(topic), jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
-	if err != nil {
-		return nil, c.topicErr(topic, err)
-	}
-	iter, err := cons.Messages()
+	iter, err := retry(ctx, c, "tail", func() (jetstream.MessagesContext, error) {
+		cons, err := c.js.OrderedConsumer(ctx, c.lay.topicStream(topic), jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+		if err != nil {
+			return nil, err
+		}
+		return cons.Messages()
+	})
 	if err != nil {
 		return nil, c.topicErr(topic, err)
 	}

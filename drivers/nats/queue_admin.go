@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/courier-io/courier/driver"
@@ -163,7 +162,7 @@ func (c *conn) queueMeta(ctx context.Context, ref qref) (*queueMeta, error) {
 // consumer (a create that was interrupted between the stream and its
 // consumers).
 func (c *conn) loadQueue(ctx context.Context, ref qref) (*queueMeta, error) {
-	st, err := c.js.Stream(ctx, ref.stream)
+	st, err := c.stream(ctx, ref.stream)
 	if err != nil {
 		c.forgetQueue(ref)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -176,7 +175,7 @@ func (c *conn) loadQueue(ctx context.Context, ref qref) (*queueMeta, error) {
 		return nil, fmt.Errorf("stream %s exists but is not a courier queue: %w", ref.stream, driver.ErrConflict)
 	}
 	m.uid36 = strconv.FormatUint(m.desc.UID, 36)
-	if m.aux, err = c.js.Stream(ctx, ref.aux); errors.Is(err, jetstream.ErrStreamNotFound) {
+	if m.aux, err = c.stream(ctx, ref.aux); errors.Is(err, jetstream.ErrStreamNotFound) {
 		m.aux, err = c.retryCreate(ctx, c.auxStreamConfig(ref, m.desc.Attrs), c.js.CreateOrUpdateStream)
 	}
 	if err != nil {
@@ -194,14 +193,20 @@ func (c *conn) loadQueue(ctx context.Context, ref qref) (*queueMeta, error) {
 
 // consumer returns the durable consumer cfg names, creating it if missing.
 func (c *conn) consumer(ctx context.Context, st jetstream.Stream, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	cons, err := st.Consumer(ctx, cfg.Durable)
+	cons, err := retry(ctx, c, "consumer "+cfg.Durable, func() (jetstream.Consumer, error) { return st.Consumer(ctx, cfg.Durable) })
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		cons, err = st.CreateOrUpdateConsumer(ctx, cfg)
+		cons, err = c.createConsumer(ctx, st, cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s of %s: %w", cfg.Durable, st.CachedInfo().Config.Name, mapErr(err))
 	}
 	return cons, nil
+}
+
+// createConsumer creates or updates a durable consumer, retrying while
+// JetStream is unavailable.
+func (c *conn) createConsumer(ctx context.Context, st jetstream.Stream, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	return retry(ctx, c, "create consumer "+cfg.Durable, func() (jetstream.Consumer, error) { return st.CreateOrUpdateConsumer(ctx, cfg) })
 }
 
 func (c *conn) forgetQueue(ref qref) { c.queues.Delete(ref.stream) }
@@ -263,7 +268,7 @@ func (c *conn) createQueue(ctx context.Context, ref qref, attrs driver.QueueAttr
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", ref.aux, mapErr(err))
 	}
-	if _, err := aux.CreateOrUpdateConsumer(ctx, delayConsumerConfig(ref)); err != nil {
+	if _, err := c.createConsumer(ctx, aux, delayConsumerConfig(ref)); err != nil {
 		return fmt.Errorf("create consumer %s of %s: %w", delayConsumer, ref.aux, mapErr(err))
 	}
 	st, err := c.createStream(ctx, c.queueStreamConfig(ref, d))
@@ -271,13 +276,13 @@ func (c *conn) createQueue(ctx context.Context, ref qref, attrs driver.QueueAttr
 		return c.createQueue(ctx, ref, attrs) // created meanwhile: compare
 	}
 	if err != nil {
-		_ = c.js.DeleteStream(context.WithoutCancel(ctx), ref.aux)
+		_ = c.deleteStream(context.WithoutCancel(ctx), ref.aux)
 		return fmt.Errorf("create stream %s: %w", ref.stream, mapErr(err))
 	}
-	if _, err := st.CreateOrUpdateConsumer(ctx, mainConsumerConfig(ref, attrs)); err != nil {
+	if _, err := c.createConsumer(ctx, st, mainConsumerConfig(ref, attrs)); err != nil {
 		// Leave nothing half made behind; a later load repairs it if
 		// this delete fails too.
-		_ = c.js.DeleteStream(context.WithoutCancel(ctx), ref.stream)
+		_ = c.deleteStream(context.WithoutCancel(ctx), ref.stream)
 		return fmt.Errorf("create consumer %s of %s: %w", mainConsumer, ref.stream, mapErr(err))
 	}
 	c.forgetQueue(ref)
@@ -318,14 +323,16 @@ func (c *conn) queueInfo(ctx context.Context, ref qref) (driver.QueueInfo, error
 // yet over. A message whose visibility timeout ended counts as in flight
 // until a receive picks it up again.
 func (c *conn) queueStats(ctx context.Context, m *queueMeta) (driver.QueueStats, error) {
-	st, err := c.readStats(ctx, m)
-	if err != nil || c.cfg.replicas == 1 {
-		return st, err
-	}
-	// With replicas, the consumers' replicas apply what the stream
-	// acknowledged a moment later: read until two reads agree (at most
-	// a quarter of a second).
-	for range 10 {
+	// With replicas, a consumer's leader applies what its stream's leader
+	// acknowledged a moment later (and a stream applies an ack a moment
+	// after its consumer): read until the consumers account for every
+	// message of their streams, for at most catchUpPatience.
+	deadline := time.Now().Add(catchUpPatience)
+	for {
+		st, settled, err := c.readStats(ctx, m)
+		if err != nil || settled || time.Now().After(deadline) {
+			return st, err
+		}
 		t := time.NewTimer(25 * time.Millisecond)
 		select {
 		case <-t.C:
@@ -333,47 +340,53 @@ func (c *conn) queueStats(ctx context.Context, m *queueMeta) (driver.QueueStats,
 			t.Stop()
 			return st, ctx.Err()
 		}
-		again, err := c.readStats(ctx, m)
-		if err != nil {
-			return st, err
-		}
-		same := again.Visible == st.Visible && again.InFlight == st.InFlight && again.Delayed == st.Delayed
-		st = again
-		if same {
-			break
-		}
 	}
-	return st, nil
 }
 
-// readStats reads the stats once.
-func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, error) {
+// readStats reads the stats once. Without replicas they are settled; with
+// replicas, settled reports whether the consumers' counts (read first)
+// cover exactly the messages their streams' leaders hold.
+func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, bool, error) {
 	var st driver.QueueStats
-	mi, err := m.main.Info(ctx)
+	mi, err := c.consumerInfo(ctx, m.main)
 	if err != nil {
-		return st, c.queueErr(m.ref, err)
+		return st, false, c.queueErr(m.ref, err)
 	}
-	di, err := m.delay.Info(ctx)
+	di, err := c.consumerInfo(ctx, m.delay)
 	if err != nil {
-		return st, c.queueErr(m.ref, err)
+		return st, false, c.queueErr(m.ref, err)
 	}
 	changed, err := c.changedVisibility(ctx, m)
 	if err != nil {
-		return st, err
+		return st, false, err
 	}
 	st.Visible = int64(mi.NumPending)
 	st.InFlight = max(int64(mi.NumAckPending)-changed, 0)
 	st.Delayed = int64(di.NumPending) + int64(di.NumAckPending) + changed
-	if st.Visible+st.InFlight+st.Delayed > 0 {
-		info, err := m.stream.Info(ctx)
-		if err != nil {
-			return st, c.queueErr(m.ref, err)
+	settled := true
+	var info *jetstream.StreamInfo
+	if c.cfg.replicas > 1 || st.Visible+st.InFlight+st.Delayed > 0 {
+		if info, err = c.streamInfo(ctx, m.stream); err != nil {
+			return st, false, c.queueErr(m.ref, err)
 		}
+	}
+	if c.cfg.replicas > 1 {
+		delayed, err := c.streamInfo(ctx, m.aux, jetstream.WithSubjectFilter(m.ref.delayFilter()))
+		if err != nil {
+			return st, false, c.queueErr(m.ref, err)
+		}
+		var n uint64
+		for _, k := range delayed.State.Subjects {
+			n += k
+		}
+		settled = info.State.Msgs == mi.NumPending+uint64(mi.NumAckPending) && n == di.NumPending+uint64(di.NumAckPending)
+	}
+	if st.Visible+st.InFlight+st.Delayed > 0 {
 		oldest := info.State.FirstTime
 		if info.State.Msgs == 0 || di.NumPending+uint64(di.NumAckPending) > 0 {
 			// Delayed copies live in the auxiliary stream (with markers
 			// and lineage records: an approximation).
-			if ai, err := m.aux.Info(ctx); err == nil && ai.State.Msgs > 0 && (oldest.IsZero() || ai.State.FirstTime.Before(oldest)) {
+			if ai, err := c.streamInfo(ctx, m.aux); err == nil && ai.State.Msgs > 0 && (oldest.IsZero() || ai.State.FirstTime.Before(oldest)) {
 				oldest = ai.State.FirstTime
 			}
 		}
@@ -381,31 +394,36 @@ func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, 
 			st.OldestAge = max(time.Since(oldest), 0)
 		}
 	}
-	return st, nil
+	return st, settled, nil
 }
 
 // changedVisibility counts the in-flight messages whose visibility was
 // changed (nack with a delay, extend) and is not over yet, from their
 // markers; it deletes markers of messages that are gone.
 func (c *conn) changedVisibility(ctx context.Context, m *queueMeta) (int64, error) {
-	info, err := m.aux.Info(ctx, jetstream.WithSubjectFilter(m.ref.markerFilter()))
+	info, err := c.streamInfo(ctx, m.aux, jetstream.WithSubjectFilter(m.ref.markerFilter()))
 	if err != nil {
 		return 0, c.queueErr(m.ref, err)
 	}
 	var n int64
 	now := time.Now().UnixNano()
 	for subj := range info.State.Subjects {
-		mk, err := m.aux.GetLastMsgForSubject(ctx, subj)
-		if err != nil {
+		mk, err := c.lastMsg(ctx, m.aux, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // purged meanwhile
+		}
+		if err != nil {
+			return 0, c.queueErr(m.ref, err)
 		}
 		v := decodeMarker(mk.Data)
 		if v.VisibleAt <= now {
 			continue
 		}
-		if _, err := m.stream.GetMsg(ctx, v.Seq); errors.Is(err, jetstream.ErrMsgNotFound) {
+		if _, err := c.getMsg(ctx, m.stream, v.Seq); errors.Is(err, jetstream.ErrMsgNotFound) {
 			c.purgeSubject(ctx, m.ref.aux, subj) // the message was acked: the marker is an orphan
 			continue
+		} else if err != nil {
+			return 0, c.queueErr(m.ref, err)
 		}
 		n++
 	}
@@ -416,7 +434,7 @@ func (c *conn) changedVisibility(ctx context.Context, m *queueMeta) (int64, erro
 // metadata of a queue that is gone.
 func (c *conn) queueErr(ref qref, err error) error {
 	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, driver.ErrNotFound) {
+		errors.Is(err, driver.ErrNotFound) {
 		c.forgetQueue(ref)
 		return queueNotFound(ref)
 	}
@@ -449,13 +467,13 @@ func (c *conn) setQueueAttributes(ctx context.Context, ref qref, attrs driver.Qu
 	d := m.desc
 	d.Attrs = attrs
 	d.Updated = time.Now().UnixNano()
-	if _, err := c.js.UpdateStream(ctx, c.auxStreamConfig(ref, attrs)); err != nil {
+	if _, err := c.retryCreate(ctx, c.auxStreamConfig(ref, attrs), c.js.UpdateStream); err != nil {
 		return c.queueErr(ref, err)
 	}
-	if _, err := c.js.UpdateStream(ctx, c.queueStreamConfig(ref, d)); err != nil {
+	if _, err := c.retryCreate(ctx, c.queueStreamConfig(ref, d), c.js.UpdateStream); err != nil {
 		return c.queueErr(ref, err)
 	}
-	if _, err := m.stream.CreateOrUpdateConsumer(ctx, mainConsumerConfig(ref, attrs)); err != nil {
+	if _, err := c.createConsumer(ctx, m.stream, mainConsumerConfig(ref, attrs)); err != nil {
 		return c.queueErr(ref, err)
 	}
 	c.forgetQueue(ref)
@@ -468,14 +486,14 @@ func (c *conn) ListQueues(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	names := []string{}
-	l := c.js.StreamNames(ctx, jetstream.WithStreamListSubject(c.cfg.prefix+".q.>"))
-	for s := range l.Name() {
+	all, err := c.streamNames(ctx, c.cfg.prefix+".q.>")
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, s := range all {
 		if n, ok := c.lay.queueName(s); ok {
 			names = append(names, n)
 		}
-	}
-	if err := l.Err(); err != nil {
-		return nil, mapErr(err)
 	}
 	slices.Sort(names)
 	return names, nil
@@ -510,12 +528,12 @@ func (c *conn) DeleteQueue(ctx context.Context, name string) error {
 
 func (c *conn) deleteQueue(ctx context.Context, ref qref) error {
 	c.stopPromoter(ref.stream)
-	err := c.js.DeleteStream(ctx, ref.stream)
+	err := c.deleteStream(ctx, ref.stream)
 	c.forgetQueue(ref)
 	if err != nil {
 		return c.queueErr(ref, err)
 	}
-	if err := c.js.DeleteStream(ctx, ref.aux); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := c.deleteStream(ctx, ref.aux); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("queue %q is deleted; its auxiliary stream %s is left: %w", ref.name, ref.aux, mapErr(err))
 	}
 	return nil
@@ -526,8 +544,18 @@ func (c *conn) deleteQueue(ctx context.Context, ref qref) error {
 func (c *conn) deadLetterUsers(ctx context.Context, name string) ([]string, error) {
 	var users []string
 	for _, kind := range []string{".q.>", ".b.>"} {
-		l := c.js.ListStreams(ctx, jetstream.WithStreamListSubject(c.cfg.prefix+kind))
-		for info := range l.Info() {
+		infos, err := retry(ctx, c, "list streams", func() ([]*jetstream.StreamInfo, error) {
+			var out []*jetstream.StreamInfo
+			l := c.js.ListStreams(ctx, jetstream.WithStreamListSubject(c.cfg.prefix+kind))
+			for info := range l.Info() {
+				out = append(out, info)
+			}
+			return out, l.Err()
+		})
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for _, info := range infos {
 			var d queueDesc
 			if json.Unmarshal([]byte(info.Config.Description), &d) != nil || d.Kind != "queue" {
 				continue
@@ -539,9 +567,6 @@ func (c *conn) deadLetterUsers(ctx context.Context, name string) ([]string, erro
 				}
 				users = append(users, n)
 			}
-		}
-		if err := l.Err(); err != nil {
-			return nil, mapErr(err)
 		}
 	}
 	slices.Sort(users)
@@ -585,25 +610,31 @@ func (c *conn) purge(ctx context.Context, stream, filter string) (int, error) {
 	req, _ := json.Marshal(struct {
 		Filter string `json:"filter,omitempty"`
 	}{filter})
-	resp, err := c.nc.RequestWithContext(ctx, c.apiPrefix()+"STREAM.PURGE."+stream, req)
+	n, err := retry(ctx, c, "purge "+stream, func() (int, error) {
+		resp, err := c.nc.RequestWithContext(ctx, c.apiPrefix()+"STREAM.PURGE."+stream, req)
+		if err != nil {
+			return 0, err
+		}
+		var r struct {
+			Success bool                `json:"success"`
+			Purged  int                 `json:"purged"`
+			Error   *jetstream.APIError `json:"error"`
+		}
+		if err := json.Unmarshal(resp.Data, &r); err != nil {
+			return 0, fmt.Errorf("purge %s: bad answer: %w", stream, err)
+		}
+		if r.Error != nil {
+			if r.Error.ErrorCode == jetstream.JSErrCodeStreamNotFound {
+				return 0, fmt.Errorf("stream %s: %w", stream, jetstream.ErrStreamNotFound)
+			}
+			return 0, r.Error
+		}
+		return r.Purged, nil
+	})
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	var r struct {
-		Success bool                `json:"success"`
-		Purged  int                 `json:"purged"`
-		Error   *jetstream.APIError `json:"error"`
-	}
-	if err := json.Unmarshal(resp.Data, &r); err != nil {
-		return 0, fmt.Errorf("purge %s: bad answer: %w", stream, err)
-	}
-	if r.Error != nil {
-		if r.Error.ErrorCode == jetstream.JSErrCodeStreamNotFound {
-			return 0, fmt.Errorf("stream %s: %w", stream, jetstream.ErrStreamNotFound)
-		}
-		return 0, mapErr(r.Error)
-	}
-	return r.Purged, nil
+	return n, nil
 }
 
 // purgeSubject deletes every message on subj, best effort.
@@ -620,9 +651,43 @@ func (c *conn) apiPrefix() string {
 	return jetstream.DefaultAPIPrefix
 }
 
-// createPatience is how long a stream create retries what a cluster
-// refuses for a moment.
-const createPatience = 15 * time.Second
+// streamNames lists the JetStream streams taking subjects matching subj,
+// retrying while JetStream is unavailable.
+func (c *conn) streamNames(ctx context.Context, subj string) ([]string, error) {
+	return retry(ctx, c, "stream names", func() ([]string, error) {
+		var out []string
+		l := c.js.StreamNames(ctx, jetstream.WithStreamListSubject(subj))
+		for n := range l.Name() {
+			out = append(out, n)
+		}
+		return out, l.Err()
+	})
+}
+
+// streamInfo reads a stream's state from its leader, retrying while
+// JetStream is unavailable.
+func (c *conn) streamInfo(ctx context.Context, st jetstream.Stream, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error) {
+	return retry(ctx, c, "stream info", func() (*jetstream.StreamInfo, error) { return st.Info(ctx, opts...) })
+}
+
+// consumerInfo reads a consumer's state from its leader, retrying while
+// JetStream is unavailable.
+func (c *conn) consumerInfo(ctx context.Context, cons jetstream.Consumer) (*jetstream.ConsumerInfo, error) {
+	return retry(ctx, c, "consumer info", func() (*jetstream.ConsumerInfo, error) { return cons.Info(ctx) })
+}
+
+// getMsg reads a stored message by sequence from the stream's leader
+// (courier's streams do not allow direct gets, which any replica would
+// answer), retrying while JetStream is unavailable.
+func (c *conn) getMsg(ctx context.Context, st jetstream.Stream, seq uint64) (*jetstream.RawStreamMsg, error) {
+	return retry(ctx, c, "get message", func() (*jetstream.RawStreamMsg, error) { return st.GetMsg(ctx, seq) })
+}
+
+// lastMsg reads the last message on subj from the stream's leader, as
+// getMsg does.
+func (c *conn) lastMsg(ctx context.Context, st jetstream.Stream, subj string) (*jetstream.RawStreamMsg, error) {
+	return retry(ctx, c, "get last message", func() (*jetstream.RawStreamMsg, error) { return st.GetLastMsgForSubject(ctx, subj) })
+}
 
 // createStream creates a JetStream stream, retrying what a cluster
 // refuses for a moment: a create that a server failed to set up storage
@@ -631,24 +696,20 @@ func (c *conn) createStream(ctx context.Context, cfg jetstream.StreamConfig) (je
 	return c.retryCreate(ctx, cfg, c.js.CreateStream)
 }
 
-// retryCreate runs create (CreateStream or CreateOrUpdateStream) as
-// createStream does.
+// retryCreate runs create (CreateStream, CreateOrUpdateStream or
+// UpdateStream) as createStream does.
 func (c *conn) retryCreate(ctx context.Context, cfg jetstream.StreamConfig, create func(context.Context, jetstream.StreamConfig) (jetstream.Stream, error)) (jetstream.Stream, error) {
-	// A leader election in a busy cluster takes seconds: retry for up to
-	// createPatience, backing off to half a second.
-	start := time.Now()
-	for attempt := 1; ; attempt++ {
-		st, err := create(ctx, cfg)
-		transient := apiCode(err) == 10049 || errors.Is(err, nats.ErrNoResponders)
-		if err == nil || !transient || time.Since(start) > createPatience || ctx.Err() != nil {
-			return st, err
-		}
-		c.log.Warn("stream create refused for now; retrying", "stream", cfg.Name, "error", err)
-		t := time.NewTimer(min(time.Duration(attempt)*50*time.Millisecond, 500*time.Millisecond))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-	}
+	return retry(ctx, c, "create stream "+cfg.Name, func() (jetstream.Stream, error) { return create(ctx, cfg) })
+}
+
+// stream looks a JetStream stream up, retrying while JetStream is
+// unavailable.
+func (c *conn) stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	return retry(ctx, c, "stream "+name, func() (jetstream.Stream, error) { return c.js.Stream(ctx, name) })
+}
+
+// deleteStream deletes a JetStream stream, retrying while JetStream is
+// unavailable.
+func (c *conn) deleteStream(ctx context.Context, name string) error {
+	return retryErr(ctx, c, "delete stream "+name, func() error { return c.js.DeleteStream(ctx, name) })
 }

@@ -50,8 +50,10 @@ func (c *conn) receive(ctx context.Context, ref qref, req driver.ReceiveRequest)
 		vis = attrs.VisibilityTimeout
 	}
 	until := time.Now().Add(wait)
+	catchUpBy := until.Add(catchUpPatience)
 	out := make([]driver.Delivery, 0, min(maxN, 256))
 	fetched := false
+	catchingUp := false
 	moved := 0
 	for round := 0; round < 64; round++ {
 		start := time.Now()
@@ -65,7 +67,10 @@ func (c *conn) receive(ctx context.Context, ref qref, req driver.ReceiveRequest)
 			// A pull that waits returns as soon as one arrives.
 			w = max(w, settleWait(moved > 0))
 		}
-		msgs, err := c.fetch(ctx, m.main, asked, w)
+		if catchingUp {
+			w = max(w, catchUpPull)
+		}
+		msgs, err := c.pull(ctx, m.main, asked, w)
 		if err != nil {
 			if len(out) > 0 {
 				break // what was delivered is the receiver's now
@@ -100,12 +105,24 @@ func (c *conn) receive(ctx context.Context, ref qref, req driver.ReceiveRequest)
 		default:
 			continue
 		}
+		if len(out) == 0 && ctx.Err() == nil && time.Now().Before(catchUpBy) {
+			// Nothing to deliver, as far as the consumer knows: with
+			// replicas it may not know yet what the stream acknowledged.
+			behind, err := c.behind(ctx, m.stream, m.main)
+			if err != nil {
+				return nil, c.queueErr(ref, err)
+			}
+			if behind {
+				catchingUp = true
+				continue
+			}
+		}
 		break
 	}
 	if len(out) == 0 && !fetched {
 		// JetStream answers a pull on a deleted consumer with nothing;
 		// tell a missing queue apart from an empty one.
-		if _, err := m.main.Info(ctx); err != nil && ctx.Err() == nil {
+		if _, err := c.consumerInfo(ctx, m.main); err != nil && ctx.Err() == nil {
 			return nil, c.queueErr(ref, err)
 		}
 	}
@@ -119,6 +136,46 @@ func settleWait(moved bool) time.Duration {
 		return time.Second
 	}
 	return 25 * time.Millisecond
+}
+
+// How long a receive or redrive that found nothing waits for its consumer
+// to catch up with the stream (see behind), and how long each pull of that
+// wait lasts before it looks again.
+const (
+	catchUpPatience = time.Second
+	catchUpPull     = 100 * time.Millisecond
+)
+
+// behind reports whether the stream's leader holds messages that cons
+// neither delivered nor counts as pending: with replicas, the consumer's
+// leader applies the stream's writes later than the stream's leader
+// acknowledged them. The consumer is read first, so a message stored
+// between the two reads counts as not seen (a pull then gets it). An ack
+// that the consumer applied and the stream not yet also counts: it ends
+// within a moment, and the caller's wait is bounded. Always false without
+// replicas.
+func (c *conn) behind(ctx context.Context, st jetstream.Stream, cons jetstream.Consumer) (bool, error) {
+	if c.cfg.replicas == 1 {
+		return false, nil
+	}
+	ci, err := c.consumerInfo(ctx, cons)
+	if err != nil {
+		return false, err
+	}
+	si, err := c.streamInfo(ctx, st)
+	if err != nil {
+		return false, err
+	}
+	return si.State.Msgs > ci.NumPending+uint64(ci.NumAckPending), nil
+}
+
+// pull is fetch, retried while the consumer has no leader (a pull nobody
+// answers); a consumer that is gone fails with its not-found error.
+func (c *conn) pull(ctx context.Context, cons jetstream.Consumer, n int, wait time.Duration) ([]jetstream.Msg, error) {
+	return retry(ctx, c, "pull", func() ([]jetstream.Msg, error) {
+		msgs, err := c.fetch(ctx, cons, n, wait)
+		return msgs, c.probeConsumer(ctx, cons, err)
+	})
 }
 
 // fetch pulls up to n messages: those available at once, or else waits up
@@ -339,7 +396,7 @@ func (c *conn) move(ctx context.Context, m *queueMeta, msg jetstream.Msg, md ack
 	first := headerInt(h, hFirstRecv)
 	var mk marker
 	hasMarker := false
-	if raw, err := m.aux.GetLastMsgForSubject(ctx, m.ref.marker(seq)); err == nil {
+	if raw, err := c.lastMsg(ctx, m.aux, m.ref.marker(seq)); err == nil {
 		mk, hasMarker = decodeMarker(raw.Data), true
 	}
 	if first == 0 {

@@ -155,7 +155,7 @@ func (c *conn) publishAll(ctx context.Context, msgs []*nats.Msg) ([]pubAck, erro
 			if m == nil {
 				continue
 			}
-			a, err := c.js.PublishMsg(ctx, m)
+			a, err := c.publish(ctx, m)
 			if err != nil {
 				if batchFailure(err) {
 					return nil, err
@@ -190,6 +190,15 @@ func (c *conn) publishAll(ctx context.Context, msgs []*nats.Msg) ([]pubAck, erro
 		case a := <-f.Ok():
 			acks[i] = pubAck{seq: a.Sequence, duplicate: a.Duplicate}
 		case err := <-f.Err():
+			if unavailable(err) {
+				// Nobody stored it (a stream electing a leader): publish
+				// it again, waiting for the stream.
+				var a *jetstream.PubAck
+				if a, err = c.publish(ctx, msgs[i]); err == nil {
+					acks[i] = pubAck{seq: a.Sequence, duplicate: a.Duplicate}
+					continue
+				}
+			}
 			if batchFailure(err) {
 				return nil, err
 			}
@@ -211,13 +220,23 @@ func batchFailure(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
-// publish publishes one message and waits for its acknowledgement.
+// publish publishes one message and waits for its acknowledgement. A
+// publish that no stream answered is repeated while JetStream is
+// unavailable (nothing stored it), and fails with ErrStreamNotFound when
+// no stream takes its subject.
 func (c *conn) publish(ctx context.Context, m *nats.Msg) (*jetstream.PubAck, error) {
-	a, err := c.js.PublishMsg(ctx, m)
-	if err != nil {
+	return retry(ctx, c, "publish", func() (*jetstream.PubAck, error) {
+		a, err := c.js.PublishMsg(ctx, m)
+		if err == nil {
+			return a, nil
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			if _, serr := c.js.StreamNameBySubject(ctx, m.Subject); errors.Is(serr, jetstream.ErrStreamNotFound) {
+				return nil, serr
+			}
+		}
 		return nil, err
-	}
-	return a, nil
+	})
 }
 
 func formatSeq(s uint64) string { return strconv.FormatUint(s, 10) }

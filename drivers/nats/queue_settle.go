@@ -47,6 +47,30 @@ func (c *conn) nak(ctx context.Context, subj string, d time.Duration, sync bool)
 	return send(nakBody)
 }
 
+// settle sends an acknowledgement body (ack, nak) for a delivery of m's
+// main consumer and waits for the server's answer, retrying while the
+// consumer has no leader; a consumer that is gone fails with its
+// not-found error.
+func (c *conn) settle(ctx context.Context, m *queueMeta, subj string, body []byte) error {
+	return retryErr(ctx, c, "settle", func() error {
+		_, err := c.nc.RequestWithContext(ctx, subj, body)
+		return c.probeConsumer(ctx, m.main, err)
+	})
+}
+
+// retryNak is nak with the server's answer awaited, retried as settle.
+func (c *conn) retryNak(ctx context.Context, m *queueMeta, subj string, d time.Duration) error {
+	return retryErr(ctx, c, "nak", func() error {
+		return c.probeConsumer(ctx, m.main, c.nak(ctx, subj, d, true))
+	})
+}
+
+// deleteMsg deletes a stored message, retrying while JetStream is
+// unavailable.
+func (c *conn) deleteMsg(ctx context.Context, st jetstream.Stream, seq uint64) error {
+	return retryErr(ctx, c, "delete message", func() error { return st.DeleteMsg(ctx, seq) })
+}
+
 // marker records that an in-flight copy's visibility was changed: its
 // new end and the message's first receive time, for the stats and for
 // the receive that moves the copy once it is due.
@@ -112,7 +136,7 @@ func (c *conn) ack(ctx context.Context, ref qref, receipts []string) ([]error, e
 		}
 		// The server handles one consumer's acks in order: the answer to
 		// the last says all are done.
-		if _, err := c.nc.RequestWithContext(ctx, rs[fast[len(fast)-1]].subject, ackBody); err != nil {
+		if err := c.settle(ctx, m, rs[fast[len(fast)-1]].subject, ackBody); err != nil {
 			return nil, c.queueErr(ref, err)
 		}
 		for _, s := range c.deliveries.remove(ref.stream, seqs) {
@@ -148,7 +172,7 @@ func staleReceipt(i int) error {
 
 // ackChecked acks one receipt whose copy may have been delivered again.
 func (c *conn) ackChecked(ctx context.Context, m *queueMeta, r receipt, i int) (error, error) {
-	_, err := m.stream.GetMsg(ctx, r.seq)
+	_, err := c.getMsg(ctx, m.stream, r.seq)
 	if err == nil {
 		// The copy is still there, but a redelivery may have made a newer
 		// one before this copy was removed (a replicated stream applies
@@ -159,7 +183,7 @@ func (c *conn) ackChecked(ctx context.Context, m *queueMeta, r receipt, i int) (
 			}
 			return staleReceipt(i), nil
 		}
-		if _, err := c.nc.RequestWithContext(ctx, r.subject, ackBody); err != nil {
+		if err := c.settle(ctx, m, r.subject, ackBody); err != nil {
 			return nil, c.queueErr(m.ref, err)
 		}
 		for _, s := range c.deliveries.remove(m.ref.stream, []uint64{r.seq}) {
@@ -183,7 +207,7 @@ func (c *conn) ackChecked(ctx context.Context, m *queueMeta, r receipt, i int) (
 	}
 	// Moved (its visibility ended or was changed) but not delivered
 	// again: the receipt still holds.
-	if err := cur.stream(m).DeleteMsg(ctx, cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := c.deleteMsg(ctx, cur.stream(m), cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, c.queueErr(m.ref, err)
 	}
 	return nil, nil
@@ -201,7 +225,7 @@ func (c *conn) supersededCopy(ctx context.Context, m *queueMeta, r receipt) (boo
 	if cur.prior != r.receives || cur.delivered {
 		return true, nil
 	}
-	if err := cur.stream(m).DeleteMsg(ctx, cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := c.deleteMsg(ctx, cur.stream(m), cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return false, c.queueErr(m.ref, err)
 	}
 	return false, nil
@@ -228,7 +252,7 @@ func (ci *copyInfo) stream(m *queueMeta) jetstream.Stream {
 // its lineage record (the caller knows the copy it holds is gone); nil
 // when the message is gone.
 func (c *conn) currentCopy(ctx context.Context, m *queueMeta, root string) (*copyInfo, error) {
-	raw, err := m.aux.GetLastMsgForSubject(ctx, m.ref.lineage(root))
+	raw, err := c.lastMsg(ctx, m.aux, m.ref.lineage(root))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil // never moved: the copy the caller knew was the last
 	}
@@ -240,7 +264,7 @@ func (c *conn) currentCopy(ctx context.Context, m *queueMeta, root string) (*cop
 		return nil, nil
 	}
 	ci := &copyInfo{seq: rec.Seq, prior: rec.Prior, delayed: rec.Aux}
-	ci.raw, err = ci.stream(m).GetMsg(ctx, rec.Seq)
+	ci.raw, err = c.getMsg(ctx, ci.stream(m), rec.Seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil // acked (or expired) since
 	}
@@ -248,7 +272,7 @@ func (c *conn) currentCopy(ctx context.Context, m *queueMeta, root string) (*cop
 		return nil, c.queueErr(m.ref, err)
 	}
 	if !ci.delayed {
-		info, err := m.main.Info(ctx)
+		info, err := c.consumerInfo(ctx, m.main)
 		if err != nil {
 			return nil, c.queueErr(m.ref, err)
 		}
@@ -310,7 +334,7 @@ func (c *conn) changeInFlight(ctx context.Context, m *queueMeta, r receipt, d ti
 	if _, err := c.publish(ctx, mk); err != nil {
 		return c.queueErr(m.ref, err)
 	}
-	if err := c.nak(ctx, r.subject, d, true); err != nil {
+	if err := c.retryNak(ctx, m, r.subject, d); err != nil {
 		return c.queueErr(m.ref, err)
 	}
 	c.deliveries.changed(m.ref.stream, r.seq, r.firstRecv, visibleAt)
@@ -323,7 +347,7 @@ func (c *conn) changeInFlight(ctx context.Context, m *queueMeta, r receipt, d ti
 // after it rescheduled the message's newest copy, which was moved but not
 // delivered again.
 func (c *conn) changeChecked(ctx context.Context, m *queueMeta, r receipt, i int, d time.Duration) (done bool, perr, err error) {
-	_, err = m.stream.GetMsg(ctx, r.seq)
+	_, err = c.getMsg(ctx, m.stream, r.seq)
 	if err == nil {
 		// As in ackChecked: a newer copy makes the receipt stale even while
 		// this one is still there.
@@ -369,7 +393,7 @@ func (c *conn) changeChecked(ctx context.Context, m *queueMeta, r receipt, i int
 	if err != nil {
 		return true, nil, c.queueErr(m.ref, err)
 	}
-	if err := cur.stream(m).DeleteMsg(ctx, cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := c.deleteMsg(ctx, cur.stream(m), cur.seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return true, nil, c.queueErr(m.ref, err)
 	}
 	return true, nil, nil

@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -37,18 +38,38 @@ func (c *conn) Redrive(ctx context.Context, dlq string, req driver.RedriveReques
 		lim = rate.NewLimiter(rate.Limit(req.Rate), 1)
 	}
 	targets := map[string]*queueMeta{}
+	var catchUpBy time.Time // set when the consumer first had nothing
+	var wait time.Duration
 	for req.Max == 0 || res.Moved < req.Max {
 		n := 64
 		if req.Max > 0 {
 			n = min(n, req.Max-res.Moved)
 		}
-		msgs, err := c.fetch(ctx, m.main, n, 0)
+		msgs, err := c.pull(ctx, m.main, n, wait)
 		if err != nil {
 			return res, c.queueErr(m.ref, err)
 		}
 		if len(msgs) == 0 {
-			return res, nil
+			// The consumer has nothing; with replicas it may not have
+			// seen yet what the dead-letter queue acknowledged (a message
+			// dead-lettered a moment ago): wait for it, briefly.
+			if catchUpBy.IsZero() {
+				catchUpBy = time.Now().Add(catchUpPatience)
+			}
+			if time.Now().After(catchUpBy) {
+				return res, nil
+			}
+			behind, err := c.behind(ctx, m.stream, m.main)
+			if err != nil {
+				return res, c.queueErr(m.ref, err)
+			}
+			if !behind {
+				return res, nil
+			}
+			wait = catchUpPull
+			continue
 		}
+		wait = 0
 		for j, msg := range msgs {
 			if lim != nil {
 				if err := lim.Wait(ctx); err != nil {
@@ -83,7 +104,7 @@ func (c *conn) Redrive(ctx context.Context, dlq string, req driver.RedriveReques
 				c.release(msgs[j:])
 				return res, c.queueErr(to.ref, err)
 			}
-			if err := msg.DoubleAck(ctx); err != nil {
+			if err := retryErr(ctx, c, "ack", func() error { return c.probeConsumer(ctx, m.main, msg.DoubleAck(ctx)) }); err != nil {
 				c.release(msgs[j+1:])
 				return res, c.queueErr(m.ref, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,7 +34,7 @@ func (c *conn) loadGroup(ctx context.Context, s *streamMeta, group string) (*gro
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := kv.Get(ctx, groupKey(s.name, group))
+	e, err := retry(ctx, c, "get group", func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, groupKey(s.name, group)) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -71,11 +72,7 @@ func (c *conn) updateGroup(ctx context.Context, s *streamMeta, group string, fn 
 		if err != nil {
 			return err
 		}
-		if rev == 0 {
-			_, err = kv.Create(ctx, key, data)
-		} else {
-			_, err = kv.Update(ctx, key, data, rev)
-		}
+		err = c.putRevision(ctx, kv, key, data, rev)
 		if err == nil {
 			return nil
 		}
@@ -87,6 +84,20 @@ func (c *conn) updateGroup(ctx context.Context, s *streamMeta, group string, fn 
 		}
 	}
 	return fmt.Errorf("stream %q group %q: gave up after %d conflicting concurrent updates: %w", s.name, group, maxCASAttempts, driver.ErrConflict)
+}
+
+// putRevision stores data under key if the key's revision is still rev
+// (0: the key does not exist), retrying while JetStream is unavailable.
+func (c *conn) putRevision(ctx context.Context, kv jetstream.KeyValue, key string, data []byte, rev uint64) error {
+	return retryErr(ctx, c, "put "+key, func() error {
+		var err error
+		if rev == 0 {
+			_, err = kv.Create(ctx, key, data)
+		} else {
+			_, err = kv.Update(ctx, key, data, rev)
+		}
+		return err
+	})
 }
 
 // casConflict reports whether a KV write lost a compare-and-set.
@@ -482,7 +493,9 @@ func (c *conn) DeleteGroup(ctx context.Context, stream, group string) error {
 		if len(g.Members) > 0 {
 			return fmt.Errorf("stream %q group %q has %d members; a group is deleted only without members: %w", stream, group, len(g.Members), driver.ErrConflict)
 		}
-		err = kv.Purge(ctx, groupKey(stream, group), jetstream.LastRevision(rev))
+		err = retryErr(ctx, c, "purge group", func() error {
+			return kv.Purge(ctx, groupKey(stream, group), jetstream.LastRevision(rev))
+		})
 		if err == nil {
 			return nil
 		}
@@ -534,33 +547,46 @@ func (c *conn) deleteGroups(ctx context.Context, stream string) error {
 		return err
 	}
 	for _, e := range entries {
-		if err := kv.Purge(ctx, e.Key()); err != nil {
+		if err := retryErr(ctx, c, "purge group", func() error { return kv.Purge(ctx, e.Key()) }); err != nil {
 			return mapErr(err)
 		}
 	}
 	return nil
 }
 
-// listEntries returns the current entries of the keys matching filter.
+// listEntries returns the current entries of the keys matching filter
+// (a key pattern; * matches one token). It reads through the bucket
+// stream's leader, which has applied every acknowledged write: the
+// subjects that hold a message, then each key's value. (A watch would
+// read with a consumer that the server may place on a replica that has
+// not applied the latest writes yet: a group deleted a moment ago would
+// still be listed.)
 func (c *conn) listEntries(ctx context.Context, kv jetstream.KeyValue, filter string) ([]jetstream.KeyValueEntry, error) {
-	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	c.kvMu.Lock()
+	st := c.kvStream
+	c.kvMu.Unlock()
+	pre := "$KV." + c.lay.bucket() + "."
+	info, err := retry(ctx, c, "list keys", func() (*jetstream.StreamInfo, error) {
+		return st.Info(ctx, jetstream.WithSubjectFilter(pre+filter))
+	})
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	defer func() { _ = w.Stop() }()
-	var out []jetstream.KeyValueEntry
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return out, nil
-			}
-			if e == nil {
-				return out, nil // the initial values are all in
-			}
-			out = append(out, e)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	keys := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		keys = append(keys, strings.TrimPrefix(subj, pre))
 	}
+	sort.Strings(keys)
+	var out []jetstream.KeyValueEntry
+	for _, k := range keys {
+		e, err := retry(ctx, c, "get "+k, func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, k) })
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted (its delete marker holds the subject) or purged since
+		}
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

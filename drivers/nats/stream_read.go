@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/courier-io/courier/driver"
@@ -99,7 +98,8 @@ func (c *conn) deleteReaders(ctx context.Context, rs []*reader) {
 // readPartition reads up to maxN records (and about maxBytes) of partition
 // p from offset from, or from the first record at or after at when at is
 // set, waiting up to wait for the first. A read that finds nothing where
-// the partition's leader has records waits up to a second for them; end,
+// the partition's leader has records (with replicas: that finds fewer than
+// the leader has) waits up to a second for them; end,
 // when not -1, is the partition's end as the leader reported it (else it
 // is asked). next is the
 // offset after the last record returned, from when none was, or -1 for a
@@ -122,7 +122,7 @@ func (c *conn) readPartition(ctx context.Context, s *streamMeta, p int, from int
 		if !at.IsZero() {
 			cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, 0, &at
 		}
-		cons, err := c.js.CreateConsumer(ctx, stream, cfg)
+		cons, err := retry(ctx, c, "create read consumer", func() (jetstream.Consumer, error) { return c.js.CreateConsumer(ctx, stream, cfg) })
 		if err != nil {
 			return nil, 0, c.streamErr(s.name, err)
 		}
@@ -140,25 +140,11 @@ func (c *conn) readPartition(ctx context.Context, s *streamMeta, p int, from int
 		c.deleteReaders(context.WithoutCancel(ctx), []*reader{r})
 	}()
 	bytes := 0
+	polled := wait >= catchUpPatience // a read that got nothing waited long enough
+	var catchUpBy time.Time
 	for len(recs) < maxN {
 		ask := min(maxN-len(recs), readChunk)
 		msgs, err := c.fetchRead(ctx, s, r, ask, wait)
-		if err == nil && len(msgs) == 0 && len(recs) == 0 && at.IsZero() && wait < time.Second {
-			// The server signals a new record to consumers asynchronously
-			// (and with replicas, a consumer's replica applies it later
-			// than the leader acknowledged it): if the partition's leader
-			// has records from here, wait for them.
-			if end < 0 {
-				pi, perr := c.partition(ctx, s, p)
-				if perr != nil {
-					return nil, 0, perr
-				}
-				end = pi.End
-			}
-			if end > from {
-				msgs, err = c.fetchRead(ctx, s, r, ask, time.Second)
-			}
-		}
 		if err != nil {
 			consistent = false
 			return nil, 0, err
@@ -179,9 +165,33 @@ func (c *conn) readPartition(ctx context.Context, s *streamMeta, p int, from int
 			recs = append(recs, rec)
 			r.next = rec.Offset + 1
 		}
-		if !consistent || len(msgs) < ask || bytes >= maxBytes {
+		if !consistent || bytes >= maxBytes {
 			break
 		}
+		if len(msgs) == ask {
+			continue
+		}
+		// The consumer had no more. The server signals a new record to
+		// consumers asynchronously, and with replicas the read consumer
+		// (on any server) applies the leader's writes later than the
+		// leader acknowledged them: if the partition's leader has records
+		// past what this read got, wait for them, up to a second. (Without
+		// replicas only a read that got nothing looks.)
+		if len(recs) > 0 && c.cfg.replicas == 1 || len(recs) == 0 && polled {
+			break
+		}
+		if catchUpBy.IsZero() {
+			catchUpBy = time.Now().Add(catchUpPatience)
+		}
+		more, err := c.leaderHasMore(ctx, s, p, r.next, at, len(recs) > 0, &end)
+		if err != nil {
+			return nil, 0, err
+		}
+		left := time.Until(catchUpBy)
+		if !more || left <= 0 {
+			break
+		}
+		wait = left
 	}
 	switch {
 	case len(recs) > 0:
@@ -194,22 +204,48 @@ func (c *conn) readPartition(ctx context.Context, s *streamMeta, p int, from int
 	return recs, next, nil
 }
 
+// leaderHasMore reports whether partition p's leader holds records that a
+// read consumer positioned at next has not delivered: records from next
+// on, or for a read by time that found nothing yet (got is false), records
+// stored at or after at. end caches the partition's end (-1: not read yet)
+// for reads by offset.
+func (c *conn) leaderHasMore(ctx context.Context, s *streamMeta, p int, next int64, at time.Time, got bool, end *int64) (bool, error) {
+	if at.IsZero() || got {
+		if *end < 0 {
+			pi, err := c.partition(ctx, s, p)
+			if err != nil {
+				return false, err
+			}
+			*end = pi.End
+		}
+		return *end > next, nil
+	}
+	st, err := c.stream(ctx, c.lay.partStream(s.name, p))
+	if err != nil {
+		return false, c.streamErr(s.name, err)
+	}
+	state := st.CachedInfo().State
+	return state.Msgs > 0 && !state.LastTime.Before(at), nil
+}
+
 // fetchRead pulls from a read consumer. In a cluster a consumer that was
-// just created may not answer pulls for a moment (no responders); the
-// pull is retried briefly, and a failure is reported as the stream being
-// gone only when it is.
+// just created may not answer pulls for a moment (no responders, retried
+// by pull for up to apiPatience, or not found, retried for a second); a
+// failure is reported as the stream being gone only when it is.
 func (c *conn) fetchRead(ctx context.Context, s *streamMeta, r *reader, n int, wait time.Duration) ([]jetstream.Msg, error) {
+	start := time.Now()
 	var err error
-	for attempt := range 10 {
+	for attempt := 1; ; attempt++ {
 		var msgs []jetstream.Msg
-		msgs, err = c.fetch(ctx, r.cons, n, wait)
+		msgs, err = c.pull(ctx, r.cons, n, wait)
 		if err == nil {
 			return msgs, nil
 		}
-		if ctx.Err() != nil || !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if ctx.Err() != nil || !errors.Is(err, jetstream.ErrConsumerNotFound) || time.Since(start) > time.Second {
 			break
 		}
-		t := time.NewTimer(time.Duration(attempt+1) * 10 * time.Millisecond)
+		// A consumer just created may not be known to every server yet.
+		t := time.NewTimer(time.Duration(attempt) * 10 * time.Millisecond)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
@@ -220,8 +256,8 @@ func (c *conn) fetchRead(ctx context.Context, s *streamMeta, r *reader, n int, w
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if _, serr := c.js.Stream(ctx, r.stream); serr != nil {
+	if _, serr := c.stream(ctx, r.stream); serr != nil {
 		return nil, c.streamErr(s.name, serr)
 	}
-	return nil, fmt.Errorf("read partition stream %s (it exists but its read consumer does not answer): %w", r.stream, err)
+	return nil, fmt.Errorf("read partition stream %s (it exists but its read consumer does not answer): %w", r.stream, mapErr(err))
 }

@@ -84,7 +84,7 @@ func (c *conn) streamMeta(ctx context.Context, name string) (*streamMeta, error)
 }
 
 func (c *conn) loadStream(ctx context.Context, name string) (*streamMeta, error) {
-	st, err := c.js.Stream(ctx, c.lay.partStream(name, 0))
+	st, err := c.stream(ctx, c.lay.partStream(name, 0))
 	if err != nil {
 		c.forgetStream(name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -110,7 +110,7 @@ func (c *conn) forgetStream(name string) {
 
 // streamErr maps an error on a stream's partition.
 func (c *conn) streamErr(name string, err error) error {
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		c.forgetStream(name)
 		return streamNotFound(name)
 	}
@@ -175,11 +175,11 @@ func (c *conn) SetStreamAttributes(ctx context.Context, name string, attrs drive
 	d := s.desc
 	d.Attrs, d.Updated = attrs, time.Now().UnixNano()
 	for p := attrs.Partitions - 1; p >= 1; p-- {
-		if _, err := c.js.CreateOrUpdateStream(ctx, c.partConfig(name, p, &d)); err != nil {
+		if _, err := c.retryCreate(ctx, c.partConfig(name, p, &d), c.js.CreateOrUpdateStream); err != nil {
 			return driver.StreamInfo{}, c.streamErr(name, err)
 		}
 	}
-	if _, err := c.js.UpdateStream(ctx, c.partConfig(name, 0, &d)); err != nil {
+	if _, err := c.retryCreate(ctx, c.partConfig(name, 0, &d), c.js.UpdateStream); err != nil {
 		return driver.StreamInfo{}, c.streamErr(name, err)
 	}
 	c.forgetStream(name)
@@ -201,7 +201,7 @@ func (c *conn) bounds(ctx context.Context, s *streamMeta) ([]driver.PartitionInf
 
 // partition reads one partition's state.
 func (c *conn) partition(ctx context.Context, s *streamMeta, p int) (driver.PartitionInfo, error) {
-	st, err := c.js.Stream(ctx, c.lay.partStream(s.name, p))
+	st, err := c.stream(ctx, c.lay.partStream(s.name, p))
 	if err != nil {
 		return driver.PartitionInfo{}, c.streamErr(s.name, err)
 	}
@@ -250,14 +250,14 @@ func (c *conn) ListStreams(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	names := []string{}
-	l := c.js.StreamNames(ctx, jetstream.WithStreamListSubject(c.cfg.prefix+".s.*.0"))
-	for st := range l.Name() {
+	all, err := c.streamNames(ctx, c.cfg.prefix+".s.*.0")
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, st := range all {
 		if n, ok := c.lay.streamName(st); ok {
 			names = append(names, n)
 		}
-	}
-	if err := l.Err(); err != nil {
-		return nil, mapErr(err)
 	}
 	slices.Sort(names)
 	return names, nil
@@ -273,13 +273,13 @@ func (c *conn) DeleteStream(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.js.DeleteStream(ctx, c.lay.partStream(name, 0)); err != nil {
+	if err := c.deleteStream(ctx, c.lay.partStream(name, 0)); err != nil {
 		return c.streamErr(name, err)
 	}
 	c.forgetStream(name)
 	c.dropReaders(name)
 	for p := 1; p < s.parts(); p++ {
-		if err := c.js.DeleteStream(ctx, c.lay.partStream(name, p)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		if err := c.deleteStream(ctx, c.lay.partStream(name, p)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return mapErr(err)
 		}
 	}

@@ -97,7 +97,7 @@ func (c *conn) topicMeta(ctx context.Context, name string) (*topicMeta, error) {
 }
 
 func (c *conn) loadTopic(ctx context.Context, name string) (*topicMeta, error) {
-	st, err := c.js.Stream(ctx, c.lay.topicStream(name))
+	st, err := c.stream(ctx, c.lay.topicStream(name))
 	if err != nil {
 		c.forgetTopic(name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -122,7 +122,7 @@ func (c *conn) forgetTopic(name string) {
 }
 
 func (c *conn) topicErr(name string, err error) error {
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		c.forgetTopic(name)
 		return topicNotFound(name)
 	}
@@ -170,7 +170,7 @@ func (c *conn) TopicInfo(ctx context.Context, name string) (driver.TopicInfo, er
 	if err := c.usable(); err != nil {
 		return driver.TopicInfo{}, err
 	}
-	st, err := c.js.Stream(ctx, c.lay.topicStream(name))
+	st, err := c.stream(ctx, c.lay.topicStream(name))
 	if err != nil {
 		return driver.TopicInfo{}, c.topicErr(name, err)
 	}
@@ -200,14 +200,14 @@ func (c *conn) ListTopics(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	names := []string{}
-	l := c.js.StreamNames(ctx, jetstream.WithStreamListSubject(c.cfg.prefix+".t.*"))
-	for s := range l.Name() {
+	all, err := c.streamNames(ctx, c.cfg.prefix+".t.*")
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, s := range all {
 		if n, ok := c.lay.topicName(s); ok {
 			names = append(names, n)
 		}
-	}
-	if err := l.Err(); err != nil {
-		return nil, mapErr(err)
 	}
 	slices.Sort(names)
 	return names, nil
@@ -224,7 +224,7 @@ func (c *conn) DeleteTopic(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.js.DeleteStream(ctx, c.lay.topicStream(name)); err != nil {
+	if err := c.deleteStream(ctx, c.lay.topicStream(name)); err != nil {
 		return c.topicErr(name, err)
 	}
 	c.forgetTopic(name)
@@ -244,7 +244,7 @@ func (c *conn) DeleteTopic(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := kv.Purge(ctx, subsKey(name)); err != nil {
+	if err := retryErr(ctx, c, "purge subscriptions", func() error { return kv.Purge(ctx, subsKey(name)) }); err != nil {
 		return mapErr(err)
 	}
 	return nil
@@ -258,7 +258,7 @@ func (c *conn) loadSubs(ctx context.Context, topic string, uid uint64) (*subsVal
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := kv.Get(ctx, subsKey(topic))
+	e, err := retry(ctx, c, "get subscriptions", func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, subsKey(topic)) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return sv, 0, nil
 	}
@@ -291,11 +291,7 @@ func (c *conn) updateSubs(ctx context.Context, topic string, uid uint64, fn func
 		if err != nil {
 			return err
 		}
-		if rev == 0 {
-			_, err = kv.Create(ctx, subsKey(topic), data)
-		} else {
-			_, err = kv.Update(ctx, subsKey(topic), data, rev)
-		}
+		err = c.putRevision(ctx, kv, subsKey(topic), data, rev)
 		if err == nil {
 			return nil
 		}
@@ -694,11 +690,11 @@ type published struct {
 
 // original reads the stored message a duplicate publish refers to.
 func (c *conn) original(ctx context.Context, topic string, seq uint64) (published, error) {
-	st, err := c.js.Stream(ctx, c.lay.topicStream(topic))
+	st, err := c.stream(ctx, c.lay.topicStream(topic))
 	if err != nil {
 		return published{}, err
 	}
-	raw, err := st.GetMsg(ctx, seq)
+	raw, err := retry(ctx, c, "get message", func() (*jetstream.RawStreamMsg, error) { return st.GetMsg(ctx, seq) })
 	if err != nil {
 		return published{}, err
 	}
