@@ -130,6 +130,27 @@ func WriteXML(w http.ResponseWriter, v any) {
 	_ = xml.NewEncoder(w).Encode(v)
 }
 
+// WriteQueryResult writes the query-protocol success response of action:
+// an <ActionResponse> element in the XML namespace xmlns that holds result
+// (a struct whose XMLName names the <ActionResult> element, or nil for
+// none) and the request's ResponseMetadata.
+func WriteQueryResult(w http.ResponseWriter, action, xmlns string, result any) {
+	WriteXML(w, queryResponse{
+		XMLName:  xml.Name{Local: action + "Response"},
+		Xmlns:    xmlns,
+		Result:   result,
+		Metadata: Metadata(w),
+	})
+}
+
+// queryResponse is the <ActionResponse> document of WriteQueryResult.
+type queryResponse struct {
+	XMLName  xml.Name
+	Xmlns    string           `xml:"xmlns,attr"`
+	Result   any              `xml:",omitempty"`
+	Metadata ResponseMetadata `xml:"ResponseMetadata"`
+}
+
 // ResponseMetadata is the <ResponseMetadata> element of every
 // query-protocol response.
 type ResponseMetadata struct {

@@ -145,6 +145,24 @@ func archiveSettings(p *string, days *int32) (json.RawMessage, time.Duration, er
 	return pat, ret, nil
 }
 
+// checkArchiveInput checks the members CreateArchive and UpdateArchive
+// share: the archive's name, and no customer key.
+func checkArchiveInput(name string, kms *unsupportedParam) error {
+	if kms != nil && kms.set {
+		return validationf("parameter KmsKeyIdentifier is not supported: courier does not encrypt archives with customer keys")
+	}
+	return checkName("archiveName", name, maxArchiveNameLen)
+}
+
+// archiveState is the answer of CreateArchive and UpdateArchive.
+func (s *Service) archiveState(a courier.ArchiveInfo) any {
+	return struct {
+		ArchiveArn   string     `json:"ArchiveArn"`
+		State        string     `json:"State"`
+		CreationTime *epochTime `json:"CreationTime,omitempty"`
+	}{s.archiveARN(a.Name), "ENABLED", newEpoch(a.CreatedAt)}
+}
+
 func (s *Service) createArchive(ctx context.Context, body []byte) (any, error) {
 	var in struct {
 		ArchiveName      string            `json:"ArchiveName"`
@@ -157,10 +175,7 @@ func (s *Service) createArchive(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.KmsKeyIdentifier != nil && in.KmsKeyIdentifier.set {
-		return nil, validationf("parameter KmsKeyIdentifier is not supported: courier does not encrypt archives with customer keys")
-	}
-	if err := checkName("archiveName", in.ArchiveName, maxArchiveNameLen); err != nil {
+	if err := checkArchiveInput(in.ArchiveName, in.KmsKeyIdentifier); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(in.EventSourceArn, "arn:") {
@@ -197,26 +212,29 @@ func (s *Service) createArchive(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		ArchiveArn   string     `json:"ArchiveArn"`
-		State        string     `json:"State"`
-		CreationTime *epochTime `json:"CreationTime,omitempty"`
-	}{s.archiveARN(info.Name), "ENABLED", newEpoch(info.CreatedAt)}, nil
+	return s.archiveState(info), nil
 }
 
-func (s *Service) deleteArchive(ctx context.Context, body []byte) (any, error) {
+// decodeArchiveName decodes the body of an archive action whose one member
+// is ArchiveName and checks the name.
+func decodeArchiveName(body []byte) (string, error) {
 	var in struct {
 		ArchiveName string `json:"ArchiveName"`
 	}
 	if err := decode(body, &in); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := checkName("archiveName", in.ArchiveName, maxArchiveNameLen); err != nil {
+	return in.ArchiveName, checkName("archiveName", in.ArchiveName, maxArchiveNameLen)
+}
+
+func (s *Service) deleteArchive(ctx context.Context, body []byte) (any, error) {
+	name, err := decodeArchiveName(body)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, err := s.authorizedArchive(ctx, awsapi.Manage, in.ArchiveName)
+	a, err := s.authorizedArchive(ctx, awsapi.Manage, name)
 	if err != nil {
 		return nil, err
 	}
@@ -227,16 +245,11 @@ func (s *Service) deleteArchive(ctx context.Context, body []byte) (any, error) {
 }
 
 func (s *Service) describeArchive(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		ArchiveName string `json:"ArchiveName"`
-	}
-	if err := decode(body, &in); err != nil {
+	name, err := decodeArchiveName(body)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkName("archiveName", in.ArchiveName, maxArchiveNameLen); err != nil {
-		return nil, err
-	}
-	a, err := s.authorizedArchive(ctx, awsapi.Describe, in.ArchiveName)
+	a, err := s.authorizedArchive(ctx, awsapi.Describe, name)
 	if err != nil {
 		return nil, err
 	}
@@ -308,10 +321,7 @@ func (s *Service) updateArchive(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.KmsKeyIdentifier != nil && in.KmsKeyIdentifier.set {
-		return nil, validationf("parameter KmsKeyIdentifier is not supported: courier does not encrypt archives with customer keys")
-	}
-	if err := checkName("archiveName", in.ArchiveName, maxArchiveNameLen); err != nil {
+	if err := checkArchiveInput(in.ArchiveName, in.KmsKeyIdentifier); err != nil {
 		return nil, err
 	}
 	if in.Description != nil {
@@ -359,11 +369,7 @@ func (s *Service) updateArchive(ctx context.Context, body []byte) (any, error) {
 			return nil, metaErr(err)
 		}
 	}
-	return struct {
-		ArchiveArn   string     `json:"ArchiveArn"`
-		State        string     `json:"State"`
-		CreationTime *epochTime `json:"CreationTime,omitempty"`
-	}{s.archiveARN(a.Name), "ENABLED", newEpoch(a.CreatedAt)}, nil
+	return s.archiveState(a), nil
 }
 
 // awsReplayState is a courier replay state as EventBridge spells it.
@@ -520,20 +526,28 @@ func (s *Service) replay(ctx context.Context, name string) (courier.ReplayInfo, 
 	return info, err
 }
 
-func (s *Service) describeReplay(ctx context.Context, body []byte) (any, error) {
+// requestedReplay decodes the body of a replay action whose one member is
+// ReplayName, checks the name and then perm on every bus (a replay's bus
+// is known once it is found), and returns the replay's name and state.
+func (s *Service) requestedReplay(ctx context.Context, body []byte, perm awsapi.Permission) (string, courier.ReplayInfo, error) {
 	var in struct {
 		ReplayName string `json:"ReplayName"`
 	}
 	if err := decode(body, &in); err != nil {
-		return nil, err
+		return "", courier.ReplayInfo{}, err
 	}
 	if err := checkName("replayName", in.ReplayName, maxReplayNameLen); err != nil {
-		return nil, err
+		return "", courier.ReplayInfo{}, err
 	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", "*"); err != nil {
-		return nil, err
+	if err := s.env.Authorize(ctx, perm, "bus", "*"); err != nil {
+		return "", courier.ReplayInfo{}, err
 	}
 	info, err := s.replay(ctx, in.ReplayName)
+	return in.ReplayName, info, err
+}
+
+func (s *Service) describeReplay(ctx context.Context, body []byte) (any, error) {
+	_, info, err := s.requestedReplay(ctx, body, awsapi.Describe)
 	if err != nil {
 		return nil, err
 	}
@@ -592,24 +606,13 @@ func (s *Service) listReplays(ctx context.Context, body []byte) (any, error) {
 }
 
 func (s *Service) cancelReplay(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		ReplayName string `json:"ReplayName"`
-	}
-	if err := decode(body, &in); err != nil {
+	name, _, err := s.requestedReplay(ctx, body, awsapi.Manage)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkName("replayName", in.ReplayName, maxReplayNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", "*"); err != nil {
-		return nil, err
-	}
-	if _, err := s.replay(ctx, in.ReplayName); err != nil {
-		return nil, err
-	}
-	info, err := s.env.Broker.CancelReplay(ctx, in.ReplayName)
+	info, err := s.env.Broker.CancelReplay(ctx, name)
 	if errors.Is(err, courier.ErrConflict) {
-		return nil, awsapi.Errorf("IllegalStatusException", "Replay %s is not in a state that can be cancelled: it has ended.", in.ReplayName)
+		return nil, awsapi.Errorf("IllegalStatusException", "Replay %s is not in a state that can be cancelled: it has ended.", name)
 	}
 	if err != nil {
 		return nil, err

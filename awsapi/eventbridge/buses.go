@@ -49,6 +49,16 @@ func (s *Service) busName(field, v string) (string, error) {
 	return name, nil
 }
 
+// authorizedBus resolves an EventBusName parameter as busName does, then
+// checks perm on the bus.
+func (s *Service) authorizedBus(ctx context.Context, perm awsapi.Permission, field, v string) (string, error) {
+	bus, err := s.busName(field, v)
+	if err != nil {
+		return "", err
+	}
+	return bus, s.env.Authorize(ctx, perm, "bus", bus)
+}
+
 // busInfo returns a bus, with ResourceNotFoundException as EventBridge
 // words it when it does not exist.
 func (s *Service) busInfo(ctx context.Context, bus string) (courier.BusInfo, error) {
@@ -200,11 +210,8 @@ func (s *Service) describeEventBus(ctx context.Context, body []byte) (any, error
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	bus, err := s.busName("Name", in.Name)
+	bus, err := s.authorizedBus(ctx, awsapi.Describe, "Name", in.Name)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", bus); err != nil {
 		return nil, err
 	}
 	info, err := s.busInfo(ctx, bus)

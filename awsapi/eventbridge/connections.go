@@ -160,6 +160,23 @@ func (s *Service) getDestination(name string) (*apiDestination, error) {
 	return &d, nil
 }
 
+// namedRequest decodes the body of a connection or API destination
+// action whose one member is Name, checks the name and then perm on every
+// bus (connections and API destinations belong to no bus), and returns
+// the name.
+func (s *Service) namedRequest(ctx context.Context, body []byte, perm awsapi.Permission) (string, error) {
+	var in struct {
+		Name string `json:"Name"`
+	}
+	if err := decode(body, &in); err != nil {
+		return "", err
+	}
+	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
+		return "", err
+	}
+	return in.Name, s.env.Authorize(ctx, perm, "bus", "*")
+}
+
 // checkConnHTTP checks a connection's invocation HTTP parameters: header
 // and query string parameters courier can send; body parameters it
 // cannot (it posts the event as it is).
@@ -377,19 +394,11 @@ func (s *Service) createConnection(ctx context.Context, body []byte) (any, error
 }
 
 func (s *Service) describeConnection(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		Name string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
+	name, err := s.namedRequest(ctx, body, awsapi.Describe)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", "*"); err != nil {
-		return nil, err
-	}
-	c, err := s.getConnection(in.Name)
+	c, err := s.getConnection(name)
 	if err != nil {
 		return nil, err
 	}
@@ -476,21 +485,13 @@ func (s *Service) updateConnection(ctx context.Context, body []byte) (any, error
 }
 
 func (s *Service) deauthorizeConnection(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		Name string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", "*"); err != nil {
+	name, err := s.namedRequest(ctx, body, awsapi.Manage)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.getConnection(in.Name)
+	c, err := s.getConnection(name)
 	if err != nil {
 		return nil, err
 	}
@@ -506,21 +507,13 @@ func (s *Service) deauthorizeConnection(ctx context.Context, body []byte) (any, 
 }
 
 func (s *Service) deleteConnection(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		Name string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", "*"); err != nil {
+	name, err := s.namedRequest(ctx, body, awsapi.Manage)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.getConnection(in.Name)
+	c, err := s.getConnection(name)
 	if err != nil {
 		return nil, err
 	}
@@ -704,19 +697,11 @@ func destinationState(o apiDestinationOut) any {
 }
 
 func (s *Service) describeAPIDestination(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		Name string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
+	name, err := s.namedRequest(ctx, body, awsapi.Describe)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", "*"); err != nil {
-		return nil, err
-	}
-	d, err := s.getDestination(in.Name)
+	d, err := s.getDestination(name)
 	if err != nil {
 		return nil, err
 	}
@@ -757,21 +742,13 @@ func (s *Service) updateAPIDestination(ctx context.Context, body []byte) (any, e
 }
 
 func (s *Service) deleteAPIDestination(ctx context.Context, body []byte) (any, error) {
-	var in struct {
-		Name string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", "*"); err != nil {
+	name, err := s.namedRequest(ctx, body, awsapi.Manage)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.getDestination(in.Name)
+	d, err := s.getDestination(name)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,16 @@ func (s *Service) resolveRule(field, name, busParam string) (ruleRef, error) {
 	return ruleRef{bus: bus, name: name}, nil
 }
 
+// authorizedRule resolves a rule as resolveRule does, then checks perm
+// on its bus.
+func (s *Service) authorizedRule(ctx context.Context, perm awsapi.Permission, field, name, busParam string) (ruleRef, error) {
+	ref, err := s.resolveRule(field, name, busParam)
+	if err != nil {
+		return ruleRef{}, err
+	}
+	return ref, s.env.Authorize(ctx, perm, "bus", ref.bus)
+}
+
 // rule returns a rule, with ResourceNotFoundException as EventBridge
 // words it.
 func (s *Service) rule(ctx context.Context, r ruleRef) (courier.RuleInfo, error) {
@@ -205,11 +215,8 @@ func (s *Service) deleteRule(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	ref, err := s.resolveRule("name", in.Name, in.EventBusName)
+	ref, err := s.authorizedRule(ctx, awsapi.Manage, "name", in.Name, in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", ref.bus); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -239,11 +246,8 @@ func (s *Service) describeRule(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	ref, err := s.resolveRule("name", in.Name, in.EventBusName)
+	ref, err := s.authorizedRule(ctx, awsapi.Describe, "name", in.Name, in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", ref.bus); err != nil {
 		return nil, err
 	}
 	info, err := s.rule(ctx, ref)
@@ -268,11 +272,8 @@ func (s *Service) listRules(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	bus, err := s.busName("EventBusName", in.EventBusName)
+	bus, err := s.authorizedBus(ctx, awsapi.Describe, "EventBusName", in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", bus); err != nil {
 		return nil, err
 	}
 	rules, err := s.rules(ctx, bus)
@@ -329,11 +330,8 @@ func (s *Service) setRuleState(ctx context.Context, body []byte, st driver.RuleS
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	ref, err := s.resolveRule("name", in.Name, in.EventBusName)
+	ref, err := s.authorizedRule(ctx, awsapi.Manage, "name", in.Name, in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Manage, "bus", ref.bus); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

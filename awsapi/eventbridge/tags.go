@@ -25,11 +25,8 @@ func (s *Service) taggable(ctx context.Context, perm awsapi.Permission, arn stri
 	}
 	switch {
 	case strings.HasPrefix(res, "event-bus/"):
-		bus, err := s.busName("ResourceARN", arn)
+		bus, err := s.authorizedBus(ctx, perm, "ResourceARN", arn)
 		if err != nil {
-			return "", err
-		}
-		if err := s.env.Authorize(ctx, perm, "bus", bus); err != nil {
 			return "", err
 		}
 		if _, err := s.busInfo(ctx, bus); err != nil {
@@ -42,11 +39,8 @@ func (s *Service) taggable(ctx context.Context, perm awsapi.Permission, arn stri
 		if b, n, two := strings.Cut(rest, "/"); two {
 			bus, name = b, n
 		}
-		ref, err := s.resolveRule("ResourceARN", name, bus)
+		ref, err := s.authorizedRule(ctx, perm, "ResourceARN", name, bus)
 		if err != nil {
-			return "", err
-		}
-		if err := s.env.Authorize(ctx, perm, "bus", ref.bus); err != nil {
 			return "", err
 		}
 		if _, err := s.rule(ctx, ref); err != nil {
@@ -72,21 +66,13 @@ func (s *Service) tagResource(ctx context.Context, body []byte) (any, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key, err := s.taggable(ctx, awsapi.Manage, in.ResourceARN)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.getTags(key)
-	if err != nil {
-		return nil, metaErr(err)
-	}
-	maps.Copy(m, tagMap(in.Tags))
-	if len(m) > maxTags {
-		return nil, validationf("the resource would have %d tags; the limit is %d", len(m), maxTags)
-	}
-	return struct{}{}, metaErr(s.putTags(ctx, key, m))
+	return s.changeTags(ctx, in.ResourceARN, func(m map[string]string) error {
+		maps.Copy(m, tagMap(in.Tags))
+		if len(m) > maxTags {
+			return validationf("the resource would have %d tags; the limit is %d", len(m), maxTags)
+		}
+		return nil
+	})
 }
 
 func (s *Service) untagResource(ctx context.Context, body []byte) (any, error) {
@@ -100,9 +86,21 @@ func (s *Service) untagResource(ctx context.Context, body []byte) (any, error) {
 	if in.TagKeys == nil {
 		return nil, validationf("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
 	}
+	return s.changeTags(ctx, in.ResourceARN, func(m map[string]string) error {
+		for _, k := range in.TagKeys {
+			delete(m, k)
+		}
+		return nil
+	})
+}
+
+// changeTags is TagResource and UntagResource once their input is
+// checked: under the service's lock, it resolves arn (Manage permission),
+// lets edit change the resource's tags and stores them unless edit fails.
+func (s *Service) changeTags(ctx context.Context, arn string, edit func(map[string]string) error) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key, err := s.taggable(ctx, awsapi.Manage, in.ResourceARN)
+	key, err := s.taggable(ctx, awsapi.Manage, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +108,8 @@ func (s *Service) untagResource(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, metaErr(err)
 	}
-	for _, k := range in.TagKeys {
-		delete(m, k)
+	if err := edit(m); err != nil {
+		return nil, err
 	}
 	return struct{}{}, metaErr(s.putTags(ctx, key, m))
 }

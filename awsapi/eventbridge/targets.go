@@ -555,11 +555,8 @@ func (s *Service) listTargetsByRule(ctx context.Context, body []byte) (any, erro
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	ref, err := s.resolveRule("rule", in.Rule, in.EventBusName)
+	ref, err := s.authorizedRule(ctx, awsapi.Describe, "rule", in.Rule, in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", ref.bus); err != nil {
 		return nil, err
 	}
 	info, err := s.rule(ctx, ref)
@@ -593,11 +590,8 @@ func (s *Service) listRuleNamesByTarget(ctx context.Context, body []byte) (any, 
 	if in.TargetArn == "" || len(in.TargetArn) > maxTargetARNLen {
 		return nil, validationf("1 validation error detected: Value at 'targetArn' failed to satisfy constraint: Member must have length between 1 and %d", maxTargetARNLen)
 	}
-	bus, err := s.busName("EventBusName", in.EventBusName)
+	bus, err := s.authorizedBus(ctx, awsapi.Describe, "EventBusName", in.EventBusName)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", bus); err != nil {
 		return nil, err
 	}
 	rules, err := s.rules(ctx, bus)

@@ -124,12 +124,19 @@ func (s *Service) parseResourceARN(arn string) (resource, error) {
 	return resource{}, invalid("%q is not the ARN of a Kinesis stream or stream consumer", truncate(arn, 256))
 }
 
-func (s *Service) tagResource(c *call, in *tagResourceInput) (any, error) {
-	res, err := s.parseResourceARN(*in.ResourceARN)
+// lookupResource parses a tagging ARN and looks up its stream, checking
+// perm on it.
+func (s *Service) lookupResource(c *call, perm awsapi.Permission, arn string) (resource, *kstream, error) {
+	res, err := s.parseResourceARN(arn)
 	if err != nil {
-		return nil, err
+		return resource{}, nil, err
 	}
-	k, err := s.lookup(c, awsapi.Manage, res.stream)
+	k, err := s.lookup(c, perm, res.stream)
+	return res, k, err
+}
+
+func (s *Service) tagResource(c *call, in *tagResourceInput) (any, error) {
+	res, k, err := s.lookupResource(c, awsapi.Manage, *in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +156,7 @@ func (s *Service) tagResource(c *call, in *tagResourceInput) (any, error) {
 }
 
 func (s *Service) untagResource(c *call, in *untagResourceInput) (any, error) {
-	res, err := s.parseResourceARN(*in.ResourceARN)
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.lookup(c, awsapi.Manage, res.stream)
+	res, k, err := s.lookupResource(c, awsapi.Manage, *in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +172,7 @@ func (s *Service) untagResource(c *call, in *untagResourceInput) (any, error) {
 }
 
 func (s *Service) listTagsForResource(c *call, in *listTagsForResourceInput) (any, error) {
-	res, err := s.parseResourceARN(*in.ResourceARN)
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.lookup(c, awsapi.Describe, res.stream)
+	res, k, err := s.lookupResource(c, awsapi.Describe, *in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package sns
 import (
 	"context"
 	"crypto/rsa"
-	"encoding/xml"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -153,21 +152,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 		awsapi.WriteQueryError(w, snsError(err), Xmlns)
 		return
 	}
-	awsapi.WriteXML(w, response{
-		XMLName:  xml.Name{Local: r.Action + "Response"},
-		Xmlns:    Xmlns,
-		Result:   result,
-		Metadata: awsapi.Metadata(w),
-	})
-}
-
-// response is an action's <ActionResponse> document; Result is a struct
-// whose XMLName tag names the <ActionResult> element, or nil.
-type response struct {
-	XMLName  xml.Name
-	Xmlns    string                  `xml:"xmlns,attr"`
-	Result   any                     `xml:",omitempty"`
-	Metadata awsapi.ResponseMetadata `xml:"ResponseMetadata"`
+	awsapi.WriteQueryResult(w, r.Action, Xmlns, result)
 }
 
 // authorize checks perm on a courier resource, with SNS's error code.

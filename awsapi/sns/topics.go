@@ -506,20 +506,19 @@ func (s *Service) tagResource(ctx context.Context, r *awsapi.Request) (any, erro
 	if len(tags) == 0 {
 		return nil, invalidParameter("Tags Reason: no tags given")
 	}
-	s.admin.Lock()
-	defer s.admin.Unlock()
-	name, t, err := s.tagTopic(ctx, r, awsapi.Manage)
+	err = s.changeTags(ctx, r, func(m map[string]string) error {
+		maps.Copy(m, tags)
+		if len(m) > MaxTags {
+			return tagLimit(len(m))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	next := t.clone()
-	maps.Copy(next.Tags, tags)
-	if len(next.Tags) > MaxTags {
-		return nil, tagLimit(len(next.Tags))
-	}
 	return struct {
 		XMLName xml.Name `xml:"TagResourceResult"`
-	}{}, s.putTopic(ctx, name, next)
+	}{}, nil
 }
 
 // untagResource removes tags of a topic; missing keys are ignored.
@@ -531,19 +530,36 @@ func (s *Service) untagResource(ctx context.Context, r *awsapi.Request) (any, er
 	if len(keys) == 0 {
 		return nil, invalidParameter("TagKeys Reason: no tag keys given")
 	}
+	err = s.changeTags(ctx, r, func(m map[string]string) error {
+		for _, k := range keys {
+			delete(m, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		XMLName xml.Name `xml:"UntagResourceResult"`
+	}{}, nil
+}
+
+// changeTags is TagResource and UntagResource once their input is
+// checked: under the admin lock, it finds the topic of the request's
+// ResourceArn (Manage permission), lets edit change a copy of its tags and
+// stores that copy unless edit fails.
+func (s *Service) changeTags(ctx context.Context, r *awsapi.Request, edit func(tags map[string]string) error) error {
 	s.admin.Lock()
 	defer s.admin.Unlock()
 	name, t, err := s.tagTopic(ctx, r, awsapi.Manage)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	next := t.clone()
-	for _, k := range keys {
-		delete(next.Tags, k)
+	if err := edit(next.Tags); err != nil {
+		return err
 	}
-	return struct {
-		XMLName xml.Name `xml:"UntagResourceResult"`
-	}{}, s.putTopic(ctx, name, next)
+	return s.putTopic(ctx, name, next)
 }
 
 // tag is one <member> of a tag list.

@@ -261,10 +261,7 @@ func (c *call) sendMessage() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Publish, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Publish, name)
 	if err != nil {
 		return nil, err
 	}
@@ -279,8 +276,13 @@ func (c *call) sendMessage() (any, error) {
 	if res[0].Err != nil {
 		return nil, c.s.sendError(res[0].Err)
 	}
-	return sendMessageResult{MessageId: res[0].ID, MD5OfMessageBody: p.md5Body, MD5OfMessageAttributes: p.md5Attrs,
-		MD5OfMessageSystemAttributes: p.md5Sys, SequenceNumber: sequenceNumber(res[0].Sequence)}, nil
+	return sendMessageResult{sentMessage: p.sent(res[0])}, nil
+}
+
+// sent is what the response says of p, sent as r.
+func (p *prepared) sent(r courier.SendResult) sentMessage {
+	return sentMessage{MessageId: r.ID, MD5OfMessageBody: p.md5Body, MD5OfMessageAttributes: p.md5Attrs,
+		MD5OfMessageSystemAttributes: p.md5Sys, SequenceNumber: sequenceNumber(r.Sequence)}
 }
 
 func tooManyEntries(n int) error {
@@ -336,10 +338,7 @@ func (c *call) sendMessageBatch() (any, error) {
 	if err := checkBatchIDs(ids); err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Publish, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Publish, name)
 	if err != nil {
 		return nil, err
 	}
@@ -386,9 +385,7 @@ func (c *call) sendMessageBatch() (any, error) {
 			out.Failed = append(out.Failed, c.s.failure(sentIDs[i], c.s.sendError(r.Err)))
 			continue
 		}
-		p := preps[i]
-		out.Successful = append(out.Successful, sendBatchResultEntry{Id: sentIDs[i], MessageId: r.ID, MD5OfMessageBody: p.md5Body,
-			MD5OfMessageAttributes: p.md5Attrs, MD5OfMessageSystemAttributes: p.md5Sys, SequenceNumber: sequenceNumber(r.Sequence)})
+		out.Successful = append(out.Successful, sendBatchResultEntry{Id: sentIDs[i], sentMessage: preps[i].sent(r)})
 	}
 	return out, nil
 }
@@ -740,10 +737,7 @@ func (c *call) deleteMessageBatch() (any, error) {
 	if err := checkReceiptBatch(in.Entries); err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Consume, name); err != nil {
-		return nil, err
-	}
-	if _, err := c.s.loadQueue(c.ctx(), name); err != nil {
+	if _, err := c.authorizedQueue(awsapi.Consume, name); err != nil {
 		return nil, err
 	}
 	out := deleteMessageBatchResult{Successful: []idEntry{}, Failed: []batchResultError{}}
@@ -846,10 +840,7 @@ func (c *call) changeMessageVisibilityBatch() (any, error) {
 	if err := checkReceiptBatch(in.Entries); err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Consume, name); err != nil {
-		return nil, err
-	}
-	if _, err := c.s.loadQueue(c.ctx(), name); err != nil {
+	if _, err := c.authorizedQueue(awsapi.Consume, name); err != nil {
 		return nil, err
 	}
 	out := changeVisibilityBatchResult{Successful: []idEntry{}, Failed: []batchResultError{}}

@@ -684,10 +684,7 @@ func (c *call) getQueueAttributes() (any, error) {
 			return nil, errAttrName("Unknown Attribute %s.", truncate(n, 128))
 		}
 	}
-	if err := c.authorize(awsapi.Describe, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Describe, name)
 	if err != nil {
 		return nil, err
 	}
@@ -720,14 +717,11 @@ func (c *call) setQueueAttributes() (any, error) {
 	if in.Attributes == nil {
 		return nil, errMissing("Attributes")
 	}
-	if err := c.authorize(awsapi.Manage, name); err != nil {
-		return nil, err
-	}
-	ctx := c.ctx()
-	st, err := c.s.loadQueue(ctx, name)
+	st, err := c.authorizedQueue(awsapi.Manage, name)
 	if err != nil {
 		return nil, err
 	}
+	ctx := c.ctx()
 	old := *st
 	if err := c.applyAttributes(st, in.Attributes, false); err != nil {
 		return nil, err
@@ -757,10 +751,7 @@ func (c *call) purgeQueue() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Manage, name); err != nil {
-		return nil, err
-	}
-	if _, err := c.s.loadQueue(c.ctx(), name); err != nil {
+	if _, err := c.authorizedQueue(awsapi.Manage, name); err != nil {
 		return nil, err
 	}
 	now := c.s.now()
@@ -804,10 +795,7 @@ func (c *call) tagQueue() (any, error) {
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Manage, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Manage, name)
 	if err != nil {
 		return nil, err
 	}
@@ -835,10 +823,7 @@ func (c *call) untagQueue() (any, error) {
 	if len(in.TagKeys) == 0 {
 		return nil, errMissing("TagKeys")
 	}
-	if err := c.authorize(awsapi.Manage, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Manage, name)
 	if err != nil {
 		return nil, err
 	}
@@ -859,10 +844,7 @@ func (c *call) listQueueTags() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.authorize(awsapi.Describe, name); err != nil {
-		return nil, err
-	}
-	st, err := c.s.loadQueue(c.ctx(), name)
+	st, err := c.authorizedQueue(awsapi.Describe, name)
 	if err != nil {
 		return nil, err
 	}

@@ -111,16 +111,18 @@ type listDeadLetterSourceQueuesResult struct {
 }
 
 type sendMessageResult struct {
-	XMLName                      xml.Name `json:"-" xml:"SendMessageResult"`
-	MessageId                    string   `xml:"MessageId"`
-	MD5OfMessageBody             string   `xml:"MD5OfMessageBody"`
-	MD5OfMessageAttributes       string   `json:",omitempty" xml:",omitempty"`
-	MD5OfMessageSystemAttributes string   `json:",omitempty" xml:",omitempty"`
-	SequenceNumber               string   `json:",omitempty" xml:",omitempty"`
+	XMLName xml.Name `json:"-" xml:"SendMessageResult"`
+	sentMessage
 }
 
 type sendBatchResultEntry struct {
-	Id                           string `xml:"Id"`
+	Id string `xml:"Id"`
+	sentMessage
+}
+
+// sentMessage is what SendMessage and each successful entry of
+// SendMessageBatch say of a message sent.
+type sentMessage struct {
 	MessageId                    string `xml:"MessageId"`
 	MD5OfMessageBody             string `xml:"MD5OfMessageBody"`
 	MD5OfMessageAttributes       string `json:",omitempty" xml:",omitempty"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -153,21 +152,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 		_ = json.NewEncoder(w).Encode(out)
 		return
 	}
-	awsapi.WriteXML(w, queryResponse{
-		XMLName:  xml.Name{Local: r.Action + "Response"},
-		Xmlns:    Xmlns,
-		Result:   out,
-		Metadata: awsapi.Metadata(w),
-	})
-}
-
-// queryResponse is the <ActionResponse> document of the query protocol;
-// Result's own XMLName names its element (<ActionResult>).
-type queryResponse struct {
-	XMLName  xml.Name
-	Xmlns    string                  `xml:"xmlns,attr"`
-	Result   any                     `xml:",omitempty"`
-	Metadata awsapi.ResponseMetadata `xml:"ResponseMetadata"`
+	awsapi.WriteQueryResult(w, r.Action, Xmlns, out)
 }
 
 // writeError writes err in the request's protocol.
@@ -307,6 +292,15 @@ func (s *Service) parseQueueURL(raw string) (string, error) {
 // authorize checks perm on queue name.
 func (c *call) authorize(perm awsapi.Permission, name string) error {
 	return c.s.env.Authorize(c.ctx(), perm, "queue", name)
+}
+
+// authorizedQueue checks perm on the queue name, then loads it: a caller
+// refused on the queue learns nothing of whether it exists.
+func (c *call) authorizedQueue(perm awsapi.Permission, name string) (*queueState, error) {
+	if err := c.authorize(perm, name); err != nil {
+		return nil, err
+	}
+	return c.s.loadQueue(c.ctx(), name)
 }
 
 // truncate shortens s for an error message.
