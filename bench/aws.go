@@ -20,9 +20,12 @@ import (
 // workloads against courier's AWS-compatible endpoints and against the
 // open-source emulators a user would pick instead, goaws (SQS, SNS) and
 // kinesalite (Kinesis), plus the SQS workload through courier's native
-// REST API on the same server. aws_workload.go holds the workloads,
-// aws_clients.go and aws_sqsquery.go the clients, aws_peers.go the peers'
-// setup and processes, aws_courier.go courier's server.
+// REST API on the same server. Every server is a child process, so that
+// its CPU time can be read beside the wall-clock rates: the clients run in
+// this process and take much of the machine. aws_workload.go holds the
+// workloads, aws_clients.go and aws_sqsquery.go the clients, aws_peers.go
+// the peers' setup and processes, aws_courier.go courier's, aws_cpu.go the
+// reading of a process's CPU time.
 
 // Workloads of AWSConfig.Workloads.
 const (
@@ -33,10 +36,10 @@ const (
 
 // Systems of AWSConfig.Systems and AWSResult.System.
 const (
-	// SystemCourier is courier's server as `courier serve` runs it, with
-	// the AWS endpoints, on file:// in a temporary directory (sync=always:
-	// every acknowledged write is fdatasync'd), in this process on
-	// 127.0.0.1, without authentication.
+	// SystemCourier is `courier serve` with its defaults, built from the
+	// checkout and run as a child process on 127.0.0.1: the AWS endpoints,
+	// the durable engine in a temporary directory (sync=always: every
+	// acknowledged write is fdatasync'd), no authentication.
 	SystemCourier = "courier"
 	// SystemGoaws is goaws (SQS and SNS, in memory) as a child process on
 	// 127.0.0.1.
@@ -64,13 +67,25 @@ const (
 
 // Targets of `courier bench aws`, from the issue.
 const (
-	// TargetAWSPeerRatio is the least courier's throughput may be, as a
-	// multiple of goaws's and of kinesalite's on the same workload.
+	// TargetAWSPeerRatio is the least courier's rate may be, as a
+	// multiple of goaws's and of kinesalite's on the same workload; it is
+	// judged on the wall-clock rate and on the rate per server CPU second.
 	TargetAWSPeerRatio = 3.0
 	// TargetAWSRESTOverhead is the most a message may cost through the
 	// AWS SDK path, as a multiple of its cost through courier's native
-	// REST API (the REST rate divided by the SDK path's rate).
+	// REST API (the REST rate divided by the SDK path's rate), judged by
+	// both measures too.
 	TargetAWSRESTOverhead = 1.5
+)
+
+// Measures of AWSRatio.Measure.
+const (
+	// MeasureWall compares MsgsPerSec: wall-clock throughput, which on a
+	// small machine is bound by the clients in the bench's process.
+	MeasureWall = "wall-clock"
+	// MeasureServerCPU compares MsgsPerServerCPUSec: what a server
+	// sustains per second of one CPU.
+	MeasureServerCPU = "server-cpu"
 )
 
 // AWSConfig is the workload of AWS. The zero value runs every workload
@@ -110,11 +125,12 @@ type AWSConfig struct {
 	// SystemGoaws, SystemKinesalite); goaws runs the SQS and SNS
 	// workloads, kinesalite the Kinesis one.
 	Systems []string
-	// PeersDir is where the peers are built and installed, and reused from
-	// by later runs (default DefaultAWSPeersDir()).
+	// PeersDir is where courier and the peers are built and installed,
+	// and reused from by later runs (default DefaultAWSPeersDir()).
 	PeersDir string
 	// PeersSrc is the directory of the peers' sources, bench/awspeers of a
-	// courier checkout (default DefaultAWSPeersSrc()).
+	// courier checkout (default DefaultAWSPeersSrc()); courier is built
+	// from that checkout.
 	PeersSrc string
 	// Dir is where temporary data directories are created (default
 	// os.TempDir()). They are removed before AWS returns.
@@ -248,6 +264,18 @@ type AWSResult struct {
 	SendsPerSec float64 `json:"sends_per_sec,omitempty"`
 	// Seconds is the time MsgsPerSec divides by.
 	Seconds float64 `json:"seconds,omitempty"`
+	// ServerCPUSeconds is the CPU time, user and system, of the server's
+	// process (all its threads) from the first send until every producer
+	// and consumer returned, read from /proc/PID/stat in steps of 10 ms
+	// (Linux only; absent elsewhere). The clients, in the bench's
+	// process, are not in it, nor are setup and the latency run.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	// ServerCPUusPerMsg is ServerCPUSeconds in microseconds per message
+	// MsgsPerSec counts (per delivery for SNS, per record for Kinesis),
+	// and MsgsPerServerCPUSec its inverse: the messages the server
+	// handles per second of one CPU.
+	ServerCPUusPerMsg   float64 `json:"server_cpu_us_per_msg,omitempty"`
+	MsgsPerServerCPUSec float64 `json:"msgs_per_server_cpu_sec,omitempty"`
 	// Delivered is the number of messages received, each checked to be
 	// one sent, intact; Duplicates of them were redeliveries of a message
 	// received before (at-least-once), Retries the Kinesis records put
@@ -275,11 +303,13 @@ func (r AWSResult) label() string { return r.System + " " + r.Protocol }
 // ok reports whether the row was measured.
 func (r AWSResult) ok() bool { return r.Skipped == "" && r.Error == "" && r.MsgsPerSec > 0 }
 
-// AWS runs the workloads of cfg: first it sets up the peers (goaws built
-// with go from the module proxy, kinesalite installed with npm) in
-// cfg.PeersDir, reusing earlier builds; a peer whose setup fails is
-// reported in a row with Skipped set and the rest still runs. Then for
-// each workload, courier first and then its peer, each on a fresh server:
+// AWS runs the workloads of cfg: first it sets up the servers in
+// cfg.PeersDir, reusing earlier builds: courier built with go from the
+// checkout of cfg.PeersSrc (a failure fails courier's rows), goaws built
+// with go from the module proxy, kinesalite installed with npm (a peer
+// whose setup fails is reported in a row with Skipped set and the rest
+// still runs). Then for each workload, courier first and then its peer,
+// each row on a fresh server process, whose CPU time it measures:
 //
 //   - sqs: courier through the SDK (sqs-json), the query-protocol client
 //     (sqs-query) and its native REST API (rest); goaws through the
@@ -308,6 +338,11 @@ func AWS(ctx context.Context, cfg AWSConfig) (out []AWSResult, err error) {
 	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
 
 	want := func(list []string, name string) bool { return slices.Contains(list, name) }
+	var courierBin string
+	var courierErr error
+	if want(cfg.Systems, SystemCourier) {
+		courierBin, courierErr = setupCourier(ctx, cfg.PeersSrc, cfg.PeersDir)
+	}
 	needGoaws := want(cfg.Systems, SystemGoaws) && (want(cfg.Workloads, WorkloadSQS) || want(cfg.Workloads, WorkloadSNS))
 	needKinesalite := want(cfg.Systems, SystemKinesalite) && want(cfg.Workloads, WorkloadKinesis)
 	var goawsBin, kinesaliteJS, goawsSkip, kinesaliteSkip string
@@ -340,7 +375,7 @@ func AWS(ctx context.Context, cfg AWSConfig) (out []AWSResult, err error) {
 			continue
 		}
 		if want(cfg.Systems, SystemCourier) {
-			add(courierAWS(ctx, r, w, filepath.Join(dir, "courier-"+w)))
+			add(courierAWS(ctx, r, w, courierBin, dir, courierErr))
 		}
 		switch {
 		case w == WorkloadKinesis && needKinesalite && kinesaliteSkip != "":
@@ -406,6 +441,11 @@ func (r awsRun) row(workload, system, protocol string, durable bool, st runStats
 		res.Seconds = st.elapsed.Seconds()
 		res.MsgsPerSec = float64(deliveries) / st.elapsed.Seconds()
 	}
+	if st.serverCPU > 0 {
+		res.ServerCPUSeconds = st.serverCPU.Seconds()
+		res.ServerCPUusPerMsg = float64(st.serverCPU/time.Microsecond) / float64(deliveries)
+		res.MsgsPerServerCPUSec = float64(deliveries) / st.serverCPU.Seconds()
+	}
 	if st.publishElapsed > 0 {
 		res.SendsPerSec = float64(res.N) / st.publishElapsed.Seconds()
 	}
@@ -428,7 +468,7 @@ func goawsAWS(ctx context.Context, r awsRun, w, bin, dir string) []AWSResult {
 	endpoint := "http://" + p.addr
 	hc := benchHTTPClient(4*r.cfg.Concurrency + 4)
 	defer hc.CloseIdleConnections()
-	r.system = SystemGoaws + " " + protocol
+	r.system, r.serverPID = SystemGoaws+" "+protocol, p.cmd.Process.Pid
 	q := newSQSQueryClient(endpoint, hc)
 	var st runStats
 	if w == WorkloadSQS {
@@ -451,7 +491,7 @@ func kinesaliteAWS(ctx context.Context, r awsRun, serveJS string) []AWSResult {
 	defer p.close()
 	hc := benchHTTPClient(r.cfg.Concurrency + kinesisShards + 2)
 	defer hc.CloseIdleConnections()
-	r.system = SystemKinesalite + " " + ProtocolKinesisJSON
+	r.system, r.serverPID = SystemKinesalite+" "+ProtocolKinesisJSON, p.cmd.Process.Pid
 	st, err := kinesisWorkload(ctx, r, newKinesisSDK("http://"+p.addr, hc), "bench")
 	if err != nil {
 		err = fmt.Errorf("%w (kinesalite output: %s)", err, p.output.String())
@@ -460,12 +500,15 @@ func kinesaliteAWS(ctx context.Context, r awsRun, serveJS string) []AWSResult {
 }
 
 // AWSRatio compares a rate of courier to a reference's on one workload,
-// against its target.
+// by one measure, against its target.
 type AWSRatio struct {
 	Workload string `json:"workload"`
 	// Ratio names the comparison: "courier sqs-query / goaws sqs-query".
-	Ratio string  `json:"ratio"`
-	Value float64 `json:"value"`
+	Ratio string `json:"ratio"`
+	// Measure is the rate compared: MeasureWall (MsgsPerSec) or
+	// MeasureServerCPU (MsgsPerServerCPUSec).
+	Measure string  `json:"measure"`
+	Value   float64 `json:"value"`
 	// Target is the bound Value must reach: at least Target when AtMost is
 	// false (courier's rate over a peer's), at most Target when it is true
 	// (the REST rate over the AWS path's: the per-message overhead).
@@ -477,9 +520,18 @@ type AWSRatio struct {
 // AWSRatios returns, for each workload, courier's rate over its peer's
 // through each of courier's protocols (target TargetAWSPeerRatio), and
 // for SQS the native REST rate over each AWS path's (target
-// TargetAWSRESTOverhead at most). Rows not measured have no ratio.
+// TargetAWSRESTOverhead at most), each by MeasureWall and then by
+// MeasureServerCPU. Rows not measured, or without server CPU time, have
+// no ratio by that measure.
 func AWSRatios(results []AWSResult) []AWSRatio {
 	var out []AWSRatio
+	measures := []struct {
+		name string
+		rate func(AWSResult) float64
+	}{
+		{MeasureWall, func(r AWSResult) float64 { return r.MsgsPerSec }},
+		{MeasureServerCPU, func(r AWSResult) float64 { return r.MsgsPerServerCPUSec }},
+	}
 	for _, w := range awsWorkloads {
 		var courier, peers []AWSResult
 		var rest *AWSResult
@@ -498,15 +550,24 @@ func AWSRatios(results []AWSResult) []AWSRatio {
 		}
 		for _, p := range peers {
 			for _, c := range courier {
-				v := c.MsgsPerSec / p.MsgsPerSec
-				out = append(out, AWSRatio{Workload: w, Ratio: c.label() + " / " + p.label(), Value: v, Target: TargetAWSPeerRatio, Met: v >= TargetAWSPeerRatio})
+				for _, m := range measures {
+					if m.rate(c) > 0 && m.rate(p) > 0 {
+						v := m.rate(c) / m.rate(p)
+						out = append(out, AWSRatio{Workload: w, Ratio: c.label() + " / " + p.label(), Measure: m.name, Value: v,
+							Target: TargetAWSPeerRatio, Met: v >= TargetAWSPeerRatio})
+					}
+				}
 			}
 		}
 		if rest != nil {
 			for _, c := range courier {
-				v := rest.MsgsPerSec / c.MsgsPerSec
-				out = append(out, AWSRatio{Workload: w, Ratio: "per-message cost " + c.label() + " / " + rest.label(), Value: v,
-					Target: TargetAWSRESTOverhead, AtMost: true, Met: v <= TargetAWSRESTOverhead})
+				for _, m := range measures {
+					if m.rate(c) > 0 && m.rate(*rest) > 0 {
+						v := m.rate(*rest) / m.rate(c)
+						out = append(out, AWSRatio{Workload: w, Ratio: "per-message cost " + c.label() + " / " + rest.label(), Measure: m.name,
+							Value: v, Target: TargetAWSRESTOverhead, AtMost: true, Met: v <= TargetAWSRESTOverhead})
+					}
+				}
 			}
 		}
 	}
@@ -530,9 +591,9 @@ func WriteAWSJSON(w io.Writer, results []AWSResult) error {
 	return nil
 }
 
-// WriteAWSTable writes a table per workload with each system's rates and
-// courier's ratios against their targets, and the rows that were skipped
-// or failed.
+// WriteAWSTable writes a table per workload with each system's rates,
+// wall-clock and per server CPU second, courier's ratios by both measures
+// against their targets, and the rows that were skipped or failed.
 func WriteAWSTable(w io.Writer, results []AWSResult) error {
 	if len(results) == 0 {
 		return nil
@@ -546,8 +607,10 @@ func WriteAWSTable(w io.Writer, results []AWSResult) error {
 		}
 	}
 	fmt.Fprintf(w, "aws workloads: %d B bodies, %d producers (and %d consumers per queue)%s\n"+
-		"courier: its server as courier serve runs it, file:// with sync=always (every acknowledged write fdatasync'd), in this process, 127.0.0.1, no auth\n"+
-		"goaws %s and kinesalite %s: child processes on 127.0.0.1, everything in memory (not durable)\n",
+		"courier: courier serve built from this checkout, defaults: file:// with sync=always (every acknowledged write fdatasync'd), no auth\n"+
+		"goaws %s and kinesalite %s: everything in memory (not durable)\n"+
+		"every server is a child process on 127.0.0.1, a fresh one per row; the clients run in the bench's process\n"+
+		"srv CPU: the server process's user+system CPU time (/proc/PID/stat, 10 ms steps) over the row's run, per message and inverted\n",
 		r0.Size, r0.Concurrency, r0.Concurrency, receive, GoawsVersion, KinesaliteVersion)
 	ratios := AWSRatios(results)
 	for _, wl := range awsWorkloads {
@@ -577,15 +640,15 @@ func WriteAWSTable(w io.Writer, results []AWSResult) error {
 			}
 			fmt.Fprintf(w, "SQS: %d messages; SendMessageBatch of 10 while consumers ReceiveMessage and DeleteMessageBatch (rest: SendBatch, Receive, Ack);\n"+
 				"msgs/s = messages / (first send .. last delete); send latency: %s\n", rows[0].N, latency)
-			fmt.Fprintln(tw, "system\tprotocol\tdurable\tmsgs/s\tsends/s\tdups\tsend p50 µs\tp99 µs\t")
+			fmt.Fprintln(tw, "system\tprotocol\tdurable\tmsgs/s\tsends/s\tsrv CPU µs/msg\tmsgs/srv-CPU-s\tdups\tsend p50 µs\tp99 µs\t")
 		case WorkloadSNS:
 			fmt.Fprintf(w, "SNS: %d messages Published one per call to a topic with %d SQS queues subscribed (RawMessageDelivery), drained meanwhile;\n"+
 				"deliveries/s = %d×messages / (first publish .. last delete)\n", rows[0].N, snsFanout, snsFanout)
-			fmt.Fprintln(tw, "system\tprotocol\tdurable\tdeliveries/s\tpublishes/s\tdups\t")
+			fmt.Fprintln(tw, "system\tprotocol\tdurable\tdeliveries/s\tpublishes/s\tsrv CPU µs/delivery\tdeliveries/srv-CPU-s\tdups\t")
 		case WorkloadKinesis:
 			fmt.Fprintf(w, "Kinesis: %d records into a stream of %d shards, PutRecords of %d with random partition keys, one GetRecords reader per shard\n"+
 				"from TRIM_HORIZON; records/s = records / (first put .. last read)\n", rows[0].N, kinesisShards, kinesisPutBatch)
-			fmt.Fprintln(tw, "system\tprotocol\tdurable\trecords/s\tputs/s\tretried\tdups\t")
+			fmt.Fprintln(tw, "system\tprotocol\tdurable\trecords/s\tputs/s\tsrv CPU µs/record\trecords/srv-CPU-s\tretried\tdups\t")
 		}
 		tw = table
 		for _, r := range rows {
@@ -593,6 +656,11 @@ func WriteAWSTable(w io.Writer, results []AWSResult) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t", r.System, r.Protocol, yesNo(r.Durable), r.MsgsPerSec, r.SendsPerSec)
+			if r.MsgsPerServerCPUSec > 0 {
+				fmt.Fprintf(tw, "%.1f\t%.0f\t", r.ServerCPUusPerMsg, r.MsgsPerServerCPUSec)
+			} else {
+				fmt.Fprint(tw, "-\t-\t")
+			}
 			switch {
 			case wl == WorkloadKinesis:
 				fmt.Fprintf(tw, "%d\t%d\t\n", r.Retries, r.Duplicates)
@@ -623,7 +691,7 @@ func WriteAWSTable(w io.Writer, results []AWSResult) error {
 			if ra.AtMost {
 				bound = "≤"
 			}
-			fmt.Fprintf(w, "%-58s %7.2f×   target %s%g× %s\n", ra.Ratio, ra.Value, bound, ra.Target, verdict(ra.Met))
+			fmt.Fprintf(w, "%-50s %-10s %6.2f×  target %s%g× %s\n", ra.Ratio, ra.Measure, ra.Value, bound, ra.Target, verdict(ra.Met))
 		}
 	}
 	return nil

@@ -21,7 +21,8 @@ import (
 
 // The reference systems of `courier bench aws`: goaws and kinesalite,
 // built or installed from the sources in bench/awspeers into a cache
-// directory and run as child processes on 127.0.0.1.
+// directory and run as child processes on 127.0.0.1 (peerProcess, which
+// runs courier serve too).
 
 // Versions of the peers, pinned by bench/awspeers/goaws/go.mod and
 // bench/awspeers/kinesalite/package-lock.json.
@@ -172,15 +173,19 @@ func setupKinesalite(ctx context.Context, src, cache string) (string, error) {
 	return serve, os.WriteFile(filepath.Join(dir, ".stamp"), []byte(stamp+"\n"), 0o644)
 }
 
-// peerProcess is a peer running as a child process on 127.0.0.1.
+// peerProcess is a server of `courier bench aws` running as a child
+// process on 127.0.0.1: courier serve, goaws or kinesalite.
 type peerProcess struct {
-	name   string
-	cmd    *exec.Cmd
-	addr   string         // host:port
-	stdin  io.WriteCloser // closed to ask the process to exit, or nil
-	output *tailBuffer    // the end of its stderr (and stdout)
-	exited chan struct{}  // closed when Wait returned
-	err    error          // Wait's result, once exited is closed
+	name  string
+	cmd   *exec.Cmd
+	addr  string         // host:port
+	stdin io.WriteCloser // closed to ask the process to exit, or nil
+	// interrupt asks close to stop the process with SIGINT and to report
+	// a failed exit (courier serve: drain, sync, close, exit 0).
+	interrupt bool
+	output    *tailBuffer   // the end of its stderr (and stdout)
+	exited    chan struct{} // closed when Wait returned
+	err       error         // Wait's result, once exited is closed
 }
 
 // tailBuffer keeps the last 4 KiB written to it.
@@ -221,11 +226,26 @@ func (p *peerProcess) failed(err error) error {
 	return errors.Join(fmt.Errorf("%s: %w; its output: %s", p.name, err, p.output.String()), p.close())
 }
 
-// close stops the process (closing its stdin, then killing it) and waits
-// for it.
+// close stops the process and waits for it: with interrupt set it sends
+// SIGINT and waits up to 30s, and returns an error when the process then
+// exits with a failure or must be killed; with stdin it closes stdin and
+// waits up to 1s; then it kills the process.
 func (p *peerProcess) close() error {
 	if p.exited == nil {
 		return nil
+	}
+	if p.interrupt && p.cmd.Process.Signal(os.Interrupt) == nil {
+		select {
+		case <-p.exited:
+			if p.err != nil {
+				return fmt.Errorf("%s: exit: %w; its output: %s", p.name, p.err, p.output.String())
+			}
+			return nil
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill() // it may have exited meanwhile
+			<-p.exited
+			return fmt.Errorf("%s: still running 30s after SIGINT; killed; its output: %s", p.name, p.output.String())
+		}
 	}
 	if p.stdin != nil {
 		_ = p.stdin.Close() // the process may have exited already
@@ -240,10 +260,26 @@ func (p *peerProcess) close() error {
 	return nil
 }
 
-// listenWatcher is the stdout of serve.js: it sends the address of the
-// line "listening ADDR" to listening, once, and copies the rest to out.
+// awaitListening waits until listening delivers the process's address,
+// for up to timeout.
+func (p *peerProcess) awaitListening(ctx context.Context, listening <-chan string, timeout time.Duration) (*peerProcess, error) {
+	select {
+	case p.addr = <-listening:
+		return p, nil
+	case <-p.exited:
+		return nil, p.failed(fmt.Errorf("exited: %v", p.err))
+	case <-ctx.Done():
+		return nil, p.failed(context.Cause(ctx))
+	case <-time.After(timeout):
+		return nil, p.failed(fmt.Errorf("not listening after %v", timeout))
+	}
+}
+
+// listenWatcher is a child's output stream: it sends the address that
+// addr finds in a line to listening, once, and copies the rest to out.
 type listenWatcher struct {
 	out       io.Writer
+	addr      func(line string) (string, bool)
 	listening chan<- string
 	line      []byte
 	found     bool
@@ -261,13 +297,13 @@ func (w *listenWatcher) Write(p []byte) (int, error) {
 		}
 		line := string(w.line[:i])
 		w.line = w.line[i+1:]
-		if addr, ok := strings.CutPrefix(line, "listening "); ok {
+		fmt.Fprintln(w.out, line)
+		if addr, ok := w.addr(line); ok {
 			w.found = true
 			w.listening <- addr
 			_, _ = w.out.Write(w.line) // the tail buffer does not fail
 			return len(p), nil
 		}
-		fmt.Fprintln(w.out, line)
 	}
 }
 
@@ -354,18 +390,11 @@ func startKinesalite(ctx context.Context, serveJS string) (*peerProcess, error) 
 		return nil, err
 	}
 	listening := make(chan string, 1)
-	p.cmd.Stdout = &listenWatcher{out: p.output, listening: listening}
+	p.cmd.Stdout = &listenWatcher{out: p.output, listening: listening, addr: func(line string) (string, bool) {
+		return strings.CutPrefix(line, "listening ")
+	}}
 	if err := p.start(); err != nil {
 		return nil, err
 	}
-	select {
-	case p.addr = <-listening:
-		return p, nil
-	case <-p.exited:
-		return nil, p.failed(fmt.Errorf("exited: %v", p.err))
-	case <-ctx.Done():
-		return nil, p.failed(context.Cause(ctx))
-	case <-time.After(30 * time.Second):
-		return nil, p.failed(errors.New("not listening after 30s"))
-	}
+	return p.awaitListening(ctx, listening, 30*time.Second)
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +16,7 @@ import (
 
 // smallAWSConfig is an AWS workload small enough for the test suite.
 func smallAWSConfig(t testing.TB) AWSConfig {
-	return AWSConfig{SQSN: 300, SNSN: 60, KinesisN: 1200, Size: 64, Concurrency: 2, LatencyN: 20, Rate: 1000,
+	return AWSConfig{SQSN: 500, SNSN: 60, KinesisN: 5000, Size: 64, Concurrency: 2, LatencyN: 20, Rate: 1000,
 		Dir: t.TempDir(), Timeout: 2 * time.Minute}
 }
 
@@ -45,6 +47,10 @@ func checkAWSRows(t *testing.T, res []AWSResult, want []string) {
 			t.Errorf("%s %s: delivered %d with %d duplicates (want %d more), sends/s %v, seconds %v",
 				r.Workload, r.label(), r.Delivered, r.Duplicates, deliveries, r.SendsPerSec, r.Seconds)
 		}
+		if runtime.GOOS == "linux" && (r.ServerCPUSeconds <= 0 || r.ServerCPUusPerMsg <= 0 || r.MsgsPerServerCPUSec <= 0) {
+			t.Errorf("%s %s: server CPU %vs, %v µs/msg, %v msgs/CPU-s: not measured", r.Workload, r.label(),
+				r.ServerCPUSeconds, r.ServerCPUusPerMsg, r.MsgsPerServerCPUSec)
+		}
 		if wantDurable := r.System == SystemCourier; r.Durable != wantDurable {
 			t.Errorf("%s %s: durable %v, want %v", r.Workload, r.label(), r.Durable, wantDurable)
 		}
@@ -66,8 +72,10 @@ func checkAWSOutput(t *testing.T, res []AWSResult, ratios int) {
 		t.Fatal(err)
 	}
 	for _, ra := range AWSRatios(res) {
-		if !strings.Contains(table.String(), ra.Ratio) {
-			t.Errorf("the table lacks the ratio %q:\n%s", ra.Ratio, table.String())
+		if !slices.ContainsFunc(strings.Split(table.String(), "\n"), func(line string) bool {
+			return strings.HasPrefix(line, ra.Ratio+" ") && strings.Contains(line, " "+ra.Measure+" ")
+		}) {
+			t.Errorf("the table lacks the ratio %q by %s:\n%s", ra.Ratio, ra.Measure, table.String())
 		}
 	}
 	for _, r := range res {
@@ -98,12 +106,12 @@ func checkAWSOutput(t *testing.T, res []AWSResult, ratios int) {
 	t.Logf("\n%s", table.String())
 }
 
-// TestAWSCourierSmallRun runs every workload against courier with small
-// counts; the peers' sources are missing, so their rows must be skipped
-// with the reason while courier's run.
+// TestAWSCourierSmallRun runs every workload against courier serve, built
+// from this checkout, with small counts; then the peers with their
+// sources missing, so that their rows must be skipped with the reason.
 func TestAWSCourierSmallRun(t *testing.T) {
 	cfg := smallAWSConfig(t)
-	cfg.PeersSrc, cfg.PeersDir = t.TempDir(), t.TempDir()
+	cfg.Systems, cfg.PeersDir = []string{SystemCourier}, t.TempDir()
 	var mu sync.Mutex
 	last := map[string]Progress{}
 	cfg.Progress = func(p Progress) {
@@ -115,10 +123,18 @@ func TestAWSCourierSmallRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	peers := smallAWSConfig(t)
+	peers.Systems, peers.PeersSrc, peers.PeersDir = []string{SystemGoaws, SystemKinesalite}, t.TempDir(), t.TempDir()
+	skipped, err := AWS(context.Background(), peers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = append(res, skipped...)
 	checkAWSRows(t, res, []string{
-		"sqs courier sqs-json", "sqs courier sqs-query", "sqs courier rest", "sqs goaws sqs-query",
-		"sns courier sns+sqs-json", "sns courier sns+sqs-query", "sns goaws sns+sqs-query",
-		"kinesis courier kinesis-json", "kinesis kinesalite kinesis-json",
+		"sqs courier sqs-json", "sqs courier sqs-query", "sqs courier rest",
+		"sns courier sns+sqs-json", "sns courier sns+sqs-query",
+		"kinesis courier kinesis-json",
+		"sqs goaws sqs-query", "sns goaws sns+sqs-query", "kinesis kinesalite kinesis-json",
 	})
 	for _, r := range res {
 		if (r.System != SystemCourier) != (r.Skipped != "") {
@@ -132,7 +148,16 @@ func TestAWSCourierSmallRun(t *testing.T) {
 		}
 	}
 	mu.Unlock()
-	checkAWSOutput(t, res, 2) // the per-message cost of sqs-json and sqs-query over REST
+	checkAWSOutput(t, res, 2*cpuMeasures()) // the per-message cost of sqs-json and sqs-query over REST
+}
+
+// cpuMeasures is the number of measures each comparison is made by: the
+// wall clock, and on Linux the server's CPU time too.
+func cpuMeasures() int {
+	if runtime.GOOS == "linux" {
+		return 2
+	}
+	return 1
 }
 
 // TestAWSPeersSmallRun runs every workload against every system with small
@@ -159,8 +184,8 @@ func TestAWSPeersSmallRun(t *testing.T) {
 		}
 	}
 	// sqs: 2 courier protocols over goaws and 2 over REST; sns: 2 over
-	// goaws; kinesis: 1.
-	checkAWSOutput(t, res, 7)
+	// goaws; kinesis: 1; each by every measure.
+	checkAWSOutput(t, res, 7*cpuMeasures())
 }
 
 // TestAWSConfigErrors checks that an invalid setting is refused with its

@@ -97,6 +97,9 @@ type runStats struct {
 	duplicates     int
 	retries        int // Kinesis records put again after a failed entry
 	latency        []time.Duration
+	// serverCPU is the CPU time the server process used from the first
+	// send until every producer and consumer returned (0: not measured).
+	serverCPU time.Duration
 }
 
 // awsRun is one workload run's settings.
@@ -104,6 +107,9 @@ type awsRun struct {
 	cfg    AWSConfig
 	system string // the progress label: "courier sqs-json", "goaws sqs-query", ...
 	filler string
+	// serverPID is the server's process, whose CPU time each workload
+	// measures over its run (0: none).
+	serverPID int
 }
 
 // progress reports done against total under phase until stop is called.
@@ -138,6 +144,10 @@ func sqsWorkload(ctx context.Context, r awsRun, api sqsAPI, name string) (runSta
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	end := &finished{cancel: cancel}
+	cpu0, err := r.serverCPU()
+	if err != nil {
+		return runStats{}, err
+	}
 	start := time.Now()
 	var nextBatch atomic.Int64
 	var lastSent atomic.Int64
@@ -190,10 +200,11 @@ func sqsWorkload(ctx context.Context, r awsRun, api sqsAPI, name string) (runSta
 		return nil
 	}
 	err = producersAndConsumers(runCtx, cfg.Concurrency, producer, cfg.Concurrency, consumer, d.complete)
+	cpu1, cpuErr := r.serverCPU()
 	stop()
 	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastSent.Load()),
-		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load())}
-	if err != nil {
+		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load()), serverCPU: cpu1 - cpu0}
+	if err = errors.Join(err, cpuErr); err != nil {
 		return st, err
 	}
 	if !d.complete() {
@@ -317,6 +328,10 @@ func snsWorkload(ctx context.Context, r awsRun, topics *sns.Client, q sqsAPI, na
 	defer cancel()
 	end := &finished{cancel: cancel}
 	var next, lastPublished atomic.Int64
+	cpu0, err := r.serverCPU()
+	if err != nil {
+		return runStats{}, err
+	}
 	start := time.Now()
 	publisher := func(ctx context.Context) error {
 		for {
@@ -365,8 +380,10 @@ func snsWorkload(ctx context.Context, r awsRun, topics *sns.Client, q sqsAPI, na
 		return nil
 	}
 	err = producersAndConsumers(runCtx, cfg.Concurrency, publisher, snsFanout*cfg.Concurrency, consumer, complete)
+	cpu1, cpuErr := r.serverCPU()
 	stop()
-	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPublished.Load())}
+	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPublished.Load()), serverCPU: cpu1 - cpu0}
+	err = errors.Join(err, cpuErr)
 	for _, d := range ds {
 		st.delivered += int(d.distinct.Load() + d.duplicates.Load())
 		st.duplicates += int(d.duplicates.Load())
@@ -417,6 +434,10 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 	defer cancel()
 	end := &finished{cancel: cancel}
 	var nextBatch, lastPut atomic.Int64
+	cpu0, err := r.serverCPU()
+	if err != nil {
+		return runStats{}, err
+	}
 	start := time.Now()
 	producer := func(ctx context.Context) error {
 		rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
@@ -497,10 +518,12 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 		return nil
 	}
 	err = producersAndConsumers(runCtx, cfg.Concurrency, producer, kinesisShards, reader, d.complete)
+	cpu1, cpuErr := r.serverCPU()
 	stop()
 	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPut.Load()),
-		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load()), retries: int(retried.Load())}
-	if err != nil {
+		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load()), retries: int(retried.Load()),
+		serverCPU: cpu1 - cpu0}
+	if err = errors.Join(err, cpuErr); err != nil {
 		return st, err
 	}
 	if !d.complete() {

@@ -22,15 +22,17 @@ func newBenchAWSCmd() *cobra.Command {
 and against the open-source emulators a user would pick instead, in one run.
 
 Systems (--systems, comma-separated; default all):
-  courier     courier's server as courier serve runs it, with the AWS endpoints, on
-              file:// in a temporary directory (sync=always: every acknowledged write
-              fdatasync'd), in this process on 127.0.0.1, without authentication
+  courier     courier serve with its defaults, built with go from the checkout of
+              --peers-src: the AWS endpoints, file:// in a temporary directory
+              (sync=always: every acknowledged write fdatasync'd), no authentication
   goaws       goaws ` + bench.GoawsVersion + ` (SQS and SNS, in memory), built with go from the module
               proxy (bench/awspeers/goaws) and run as a child process on 127.0.0.1
   kinesalite  kinesalite ` + bench.KinesaliteVersion + ` (Kinesis, in memory), installed with npm ci
               (bench/awspeers/kinesalite) and run under node on 127.0.0.1
-The peers are built into --peers-dir once and reused; a peer whose setup fails
-(no go, npm or network) is reported as skipped and the rest still runs.
+Every server runs as a child process on 127.0.0.1, a fresh one per row, while
+the clients run in this process. courier and the peers are built into
+--peers-dir and reused; a peer whose setup fails (no go, npm or network) is
+reported as skipped and the rest still runs.
 
 Workloads (--workloads; default all), each system on a fresh server:
   sqs      --sqs-n messages of --size bytes: --concurrency producers call
@@ -49,11 +51,15 @@ Workloads (--workloads; default all), each system on a fresh server:
            follows GetRecords from TRIM_HORIZON until every record is read
 
 Every delivered message is checked (index, size, content); a lost or altered one
-fails its row, and redeliveries are counted as duplicates. Prints a table per
-workload with courier's ratios to each peer (target >= 3x) and the per-message
-cost of the AWS path over the native REST API (target <= 1.5x), or with --json
-one JSON object per row and line, then one per ratio. Progress is shown when
-standard output is a terminal.`,
+fails its row, and redeliveries are counted as duplicates. Besides the
+wall-clock rates, each row reports the server process's CPU time (user+system,
+from /proc/PID/stat on Linux) per message and the messages per server CPU
+second: what a server sustains per core, whatever the clients cost. Prints a
+table per workload with courier's ratios to each peer (target >= 3x) and the
+per-message cost of the AWS path over the native REST API (target <= 1.5x),
+each by wall clock and by server CPU, or with --json one JSON object per row and
+line, then one per ratio and measure. Progress is shown when standard output is
+a terminal.`,
 		Example: `  courier bench aws
   courier bench aws --workloads sqs --sqs-n 50000 --concurrency 16
   courier bench aws --systems courier --json | jq 'select(.ratio == null) | .msgs_per_sec'`,
@@ -75,8 +81,8 @@ standard output is a terminal.`,
 	f.IntVar(&cfg.Rate, "rate", 200, "calls per second of the latency run")
 	f.StringVar(&workloads, "workloads", "sqs,sns,kinesis", "workloads to run, comma-separated")
 	f.StringVar(&systems, "systems", "courier,goaws,kinesalite", "systems to run, comma-separated")
-	f.StringVar(&cfg.PeersDir, "peers-dir", bench.DefaultAWSPeersDir(), "where goaws and kinesalite are built and installed, and reused from")
-	f.StringVar(&cfg.PeersSrc, "peers-src", bench.DefaultAWSPeersSrc(), "the peers' sources: bench/awspeers of a courier checkout")
+	f.StringVar(&cfg.PeersDir, "peers-dir", bench.DefaultAWSPeersDir(), "where courier, goaws and kinesalite are built and installed, and reused from")
+	f.StringVar(&cfg.PeersSrc, "peers-src", bench.DefaultAWSPeersSrc(), "the peers' sources: bench/awspeers of a courier checkout, which courier is built from")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per row and line, then one per ratio")
 	f.StringVar(&cfg.Dir, "dir", "", "where to create the temporary data directories")
 	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "limit for the whole run, setup included")
