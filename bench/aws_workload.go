@@ -244,41 +244,13 @@ func producersAndConsumers(ctx context.Context, np int, producer func(context.Co
 	return err
 }
 
-// paced calls f n times from one goroutine, one call every 1/cfg.Rate
-// seconds, and returns every call's latency. A call that overruns its
-// slot delays the schedule rather than causing a burst.
+// paced calls f n times from one goroutine at r's rate (pacedCalls),
+// reporting progress as the "latency" phase.
 func paced(ctx context.Context, r awsRun, n int, f func(context.Context, int) error) ([]time.Duration, error) {
 	var done atomic.Int64
 	stop := r.progress("latency", n, &done)
 	defer stop()
-	lat := make([]time.Duration, 0, n)
-	interval := time.Second / time.Duration(r.cfg.Rate)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	next := time.Now()
-	for i := range n {
-		if wait := time.Until(next); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return nil, context.Cause(ctx)
-			}
-		}
-		t0 := time.Now()
-		if err := f(ctx, i); err != nil {
-			return nil, fmt.Errorf("call %d: %w", i, err)
-		}
-		t1 := time.Now()
-		lat = append(lat, t1.Sub(t0))
-		done.Add(1)
-		next = next.Add(interval)
-		if next.Before(t1) {
-			next = t1
-		}
-	}
-	return lat, nil
+	return pacedCalls(ctx, n, r.cfg.Rate, &done, f)
 }
 
 // snsFanout is the number of SQS queues subscribed to the SNS topic.

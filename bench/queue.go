@@ -238,20 +238,29 @@ func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elaps
 	return end.Sub(start), distinct, dups, nil
 }
 
-// latencyPhase sends cfg.LatencyN messages from one goroutine, one every
-// 1/cfg.Rate seconds, and returns every send's latency. A send that
-// overruns its slot delays the schedule rather than causing a burst.
+// latencyPhase sends cfg.LatencyN messages from one goroutine at
+// cfg.Rate (pacedCalls) and returns every send's latency.
 func latencyPhase(ctx context.Context, cfg Config, peer string, q target, template []byte) ([]time.Duration, error) {
 	var done atomic.Int64
 	stop := reportProgress(cfg, peer, "latency", &done)
 	defer stop()
-	lat := make([]time.Duration, 0, cfg.LatencyN)
-	interval := time.Second / time.Duration(cfg.Rate)
+	return pacedCalls(ctx, cfg.LatencyN, cfg.Rate, &done, func(ctx context.Context, i int) error {
+		return q.publish(ctx, body(template, i))
+	})
+}
+
+// pacedCalls calls f n times from one goroutine, one call every 1/rate
+// seconds, counts each in done and returns every call's latency (the
+// time of f alone). A call that overruns its slot delays the schedule
+// rather than causing a burst.
+func pacedCalls(ctx context.Context, n, rate int, done *atomic.Int64, f func(context.Context, int) error) ([]time.Duration, error) {
+	lat := make([]time.Duration, 0, n)
+	interval := time.Second / time.Duration(rate)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
 	next := time.Now()
-	for i := range cfg.LatencyN {
+	for i := range n {
 		if wait := time.Until(next); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -260,10 +269,9 @@ func latencyPhase(ctx context.Context, cfg Config, peer string, q target, templa
 				return nil, context.Cause(ctx)
 			}
 		}
-		b := body(template, i)
 		t0 := time.Now()
-		if err := q.publish(ctx, b); err != nil {
-			return nil, fmt.Errorf("message %d: %w", i, err)
+		if err := f(ctx, i); err != nil {
+			return nil, fmt.Errorf("call %d: %w", i, err)
 		}
 		t1 := time.Now()
 		lat = append(lat, t1.Sub(t0))
