@@ -19,7 +19,8 @@ const MetaStream = "_courier-aws-meta"
 // Meta keeps what AWS attributes courier resources have no field for
 // (tags, SNS topic attributes, SQS policies, subscription confirmation
 // state, ...): JSON values by key, in a key-compacted stream of the
-// broker, so they are as durable as the resources they describe. Reads
+// broker (a plain stream on backends without compaction), so they are as
+// durable as the resources they describe. Reads
 // come from memory. Writes are serialized and acknowledged once stored.
 type Meta struct {
 	mu     sync.Mutex
@@ -36,6 +37,12 @@ func OpenMeta(ctx context.Context, b *courier.Broker) (m *Meta, persistent bool,
 		return m, false, nil
 	}
 	_, err = b.CreateStream(ctx, MetaStream, courier.Compacted(0), courier.StreamRetention(0))
+	if errors.Is(err, courier.ErrUnsupported) {
+		// A backend without key compaction (NATS) keeps every version;
+		// loading replays them all and the last one wins. Metadata
+		// changes at the rate of admin calls, so this stays small.
+		_, err = b.CreateStream(ctx, MetaStream, courier.StreamRetention(0))
+	}
 	if err != nil && !errors.Is(err, courier.ErrExists) {
 		return nil, false, fmt.Errorf("aws metadata: %w", err)
 	}

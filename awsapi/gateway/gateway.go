@@ -63,13 +63,19 @@ type Services struct {
 
 // Gateway is an http.Handler for the AWS endpoints.
 type Gateway struct {
-	env      *awsapi.Env
-	cfg      Config
-	sqs      awsapi.Service
-	sns      awsapi.Service
-	events   awsapi.Service
-	kinesis  awsapi.Service
-	services []awsapi.Service
+	env                       *awsapi.Env
+	cfg                       Config
+	sqs, sns, events, kinesis endpoint
+	services                  []awsapi.Service
+}
+
+// endpoint is one service of a gateway: the service, or why it is off.
+type endpoint struct {
+	name string // "SQS", "SNS", "EventBridge", "Kinesis"
+	svc  awsapi.Service
+	// off says why the service is not served (the backend lacks what it
+	// needs); empty when it is served or was not asked for.
+	off string
 }
 
 // New returns a gateway over b. It loads the AWS metadata (awsapi.Meta)
@@ -103,11 +109,29 @@ func New(ctx context.Context, b *courier.Broker, cfg Config, svcs Services) (*Ga
 	}
 	env := &awsapi.Env{Broker: b, Region: cfg.Region, AccountID: cfg.AccountID, Meta: meta, Auth: auth, Logger: cfg.Logger}
 	g := &Gateway{env: env, cfg: cfg}
+	caps := b.Capabilities()
 	for _, s := range []struct {
-		f   Factory
-		dst *awsapi.Service
-	}{{svcs.SNS, &g.sns}, {svcs.SQS, &g.sqs}, {svcs.EventBridge, &g.events}, {svcs.Kinesis, &g.kinesis}} {
+		f    Factory
+		dst  *endpoint
+		name string
+		// needs is what the backend must offer, or why it does not.
+		needs string
+		ok    bool
+	}{
+		{svcs.SNS, &g.sns, "SNS", "topics", caps.Topics},
+		{svcs.SQS, &g.sqs, "SQS", "queues", caps.Queues},
+		{svcs.EventBridge, &g.events, "EventBridge", "event buses", caps.Buses},
+		{svcs.Kinesis, &g.kinesis, "Kinesis", "streams", caps.Streams},
+	} {
+		s.dst.name = s.name
 		if s.f == nil {
+			continue
+		}
+		if !s.ok {
+			// A backend without the service's resources serves the other
+			// services: courier serve runs on every backend.
+			s.dst.off = fmt.Sprintf("the backend %s has no %s, so this server does not serve %s", b.URL(), s.needs, s.name)
+			cfg.Logger.Warn("aws endpoints: "+s.dst.off, "service", s.name)
 			continue
 		}
 		svc, err := s.f(env)
@@ -115,7 +139,7 @@ func New(ctx context.Context, b *courier.Broker, cfg Config, svcs Services) (*Ga
 			_ = g.Close()
 			return nil, err
 		}
-		*s.dst = svc
+		s.dst.svc = svc
 		g.services = append(g.services, svc)
 	}
 	return g, nil
@@ -140,7 +164,7 @@ func (g *Gateway) Env() *awsapi.Env { return g.env }
 // SNSSigningCertificate returns the PEM certificate that verifies the
 // signatures of SNS messages, or nil without SNS.
 func (g *Gateway) SNSSigningCertificate() []byte {
-	if c, ok := g.sns.(interface{ SigningCertificate() []byte }); ok {
+	if c, ok := g.sns.svc.(interface{ SigningCertificate() []byte }); ok {
 		return c.SigningCertificate()
 	}
 	return nil
@@ -170,13 +194,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	svc := g.route(call)
-	if svc == nil {
+	ep := g.route(call)
+	switch {
+	case ep != nil && ep.off != "":
+		g.writeError(w, r, &awsapi.Error{Code: "ServiceUnavailable", Type: "ServiceUnavailableException", Message: ep.off, Status: http.StatusServiceUnavailable})
+		return
+	case ep == nil || ep.svc == nil:
 		g.writeError(w, r, &awsapi.Error{Code: "UnknownOperationException", Type: "UnknownOperationException",
 			Message: fmt.Sprintf("no service of this endpoint handles %s (target %q, version %q)", call.Action, call.Target, call.Version)})
 		return
 	}
-	if g.cfg.Credentials != nil && !(svc == g.sns && link(call)) {
+	svc := ep.svc
+	if g.cfg.Credentials != nil && !(ep == &g.sns && link(call)) {
 		ctx, err := g.authenticate(r, call)
 		if err != nil {
 			g.writeError(w, r, err)
@@ -187,38 +216,39 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	svc.Serve(w, call.Request)
 }
 
-// route picks the service of a call.
-func (g *Gateway) route(c *awsapi.Call) awsapi.Service {
+// route picks the service of a call; nil for an X-Amz-Target of no
+// service here.
+func (g *Gateway) route(c *awsapi.Call) *endpoint {
 	switch c.Target {
 	case "AmazonSQS":
-		return g.sqs
+		return &g.sqs
 	case "AWSEvents":
-		return g.events
+		return &g.events
 	case "Kinesis_20131202":
-		return g.kinesis
+		return &g.kinesis
 	case "":
 	default:
 		return nil
 	}
 	switch c.ScopeService {
 	case "sqs":
-		return g.sqs
+		return &g.sqs
 	case "sns":
-		return g.sns
+		return &g.sns
 	}
 	switch c.Version {
 	case sqsVersion:
-		return g.sqs
+		return &g.sqs
 	case snsVersion:
-		return g.sns
+		return &g.sns
 	}
 	if c.HTTP.URL.Path != "/" && c.HTTP.URL.Path != "" {
-		return g.sqs // a queue URL
+		return &g.sqs // a queue URL
 	}
 	if snsActions[c.Action] {
-		return g.sns
+		return &g.sns
 	}
-	return g.sqs
+	return &g.sqs
 }
 
 // link reports whether c is an unsigned GET of the links SNS sends to
