@@ -73,7 +73,11 @@ func newStack(t *testing.T) *stack {
 	if err := srv.Err(); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	// As courier serve serves: HTTP/1.1 and HTTP/2 without TLS (h2c),
+	// which SDKs that speak HTTP/2 to Kinesis need.
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config = srv.HTTPServer()
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Drain()

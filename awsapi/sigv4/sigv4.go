@@ -159,10 +159,9 @@ func parse(r *http.Request) (signature, error) {
 	if signed == "" || s.sig == "" || s.amzDate == "" {
 		return s, awsapi.Errorf("IncompleteSignature", "the signature needs Credential, SignedHeaders, Signature and X-Amz-Date")
 	}
+	// SignedHeaders need not include host: over HTTP/2 the JavaScript SDK
+	// signs the :authority pseudo-header instead, and AWS accepts that.
 	s.signedHeaders = strings.Split(signed, ";")
-	if !slices.Contains(s.signedHeaders, "host") {
-		return s, awsapi.Errorf("IncompleteSignature", "SignedHeaders must include host")
-	}
 	return s, nil
 }
 
@@ -205,7 +204,7 @@ func canonicalRequest(r *http.Request, body []byte, s signature) string {
 func headerValue(r *http.Request, name string) string {
 	var vals []string
 	switch name {
-	case "host":
+	case "host", ":authority": // HTTP/2 clients may sign the authority pseudo-header
 		vals = []string{r.Host}
 	case "content-length":
 		vals = []string{strconv.FormatInt(r.ContentLength, 10)}

@@ -3,6 +3,7 @@ package sigv4_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -112,12 +113,12 @@ func TestVerifyRefuses(t *testing.T) {
 			r.Header.Set("Authorization", "AWS AKIDEXAMPLE:abc")
 			return r
 		}, body, "us-east-1", "IncompleteSignature"},
-		{"no host signed", signedAt, func() *http.Request {
+		{"bad signature without host signed", signedAt, func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "http://h/", strings.NewReader(body))
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261205/us-east-1/sqs/aws4_request, SignedHeaders=x-amz-date, Signature=00")
 			r.Header.Set("X-Amz-Date", "20261205T100000Z")
 			return r
-		}, body, "us-east-1", "IncompleteSignature"},
+		}, body, "us-east-1", "SignatureDoesNotMatch"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,5 +219,36 @@ func TestVerifyLeavesHeaders(t *testing.T) {
 	}
 	if got := r.Header.Get("X-Amz-Meta"); got != "  a   b  " {
 		t.Fatalf("Verify changed header X-Amz-Meta to %q", got)
+	}
+}
+
+// TestVerifyAuthorityPseudoHeader checks a signature over HTTP/2's
+// :authority instead of host, as the JavaScript SDK signs Kinesis calls:
+// the canonical request is written out by hand here.
+func TestVerifyAuthorityPseudoHeader(t *testing.T) {
+	withClock(t, signedAt)
+	body := `{"StreamName":"s"}`
+	sum := sha256.Sum256([]byte(body))
+	payload := hex.EncodeToString(sum[:])
+	canonical := "POST\n/\n\n:authority:127.0.0.1:7410\nx-amz-date:20261205T100000Z\nx-amz-target:Kinesis_20131202.CreateStream\n\n" +
+		":authority;x-amz-date;x-amz-target\n" + payload
+	cs := sha256.Sum256([]byte(canonical))
+	scope := "20261205/us-east-1/kinesis/aws4_request"
+	toSign := "AWS4-HMAC-SHA256\n20261205T100000Z\n" + scope + "\n" + hex.EncodeToString(cs[:])
+	mac := func(key []byte, s string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(s))
+		return m.Sum(nil)
+	}
+	k := mac([]byte("AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), "20261205")
+	for _, part := range []string{"us-east-1", "kinesis", "aws4_request"} {
+		k = mac(k, part)
+	}
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7410/", strings.NewReader(body))
+	r.Header.Set("X-Amz-Date", "20261205T100000Z")
+	r.Header.Set("X-Amz-Target", "Kinesis_20131202.CreateStream")
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+scope+", SignedHeaders=:authority;x-amz-date;x-amz-target, Signature="+hex.EncodeToString(mac(k, toSign)))
+	if _, err := sigv4.Verify(r, []byte(body), "us-east-1", secrets); err != nil {
+		t.Fatalf("a signature over :authority was refused: %v", err)
 	}
 }
