@@ -51,6 +51,75 @@ type taskHandle struct {
 	SourceArn string `json:"sourceArn"`
 }
 
+// storedTask is a move task as env.Meta keeps it (key taskKey), so that
+// ListMessageMoveTasks reports tasks across restarts and a task running
+// when the server stopped resumes when it starts again.
+type storedTask struct {
+	ID        string `json:"id"`
+	Handle    string `json:"handle"`
+	Source    string `json:"source"`
+	Dest      string `json:"dest,omitempty"`
+	SourceARN string `json:"source_arn"`
+	DestARN   string `json:"dest_arn,omitempty"`
+	Rate      int    `json:"rate,omitempty"`
+	Started   int64  `json:"started"` // unix milliseconds
+	ToMove    int64  `json:"to_move"`
+	Status    string `json:"status"`
+	Moved     int64  `json:"moved"`
+	Failure   string `json:"failure,omitempty"`
+}
+
+// taskKey is the metadata key of a task; the started time orders a
+// source's tasks.
+func taskKey(source string, started int64, id string) string {
+	return fmt.Sprintf("%smovetask/%s/%016x/%s", metaPrefix, source, started, id)
+}
+
+// taskPersistEvery is how many moved messages may pass between two
+// writes of a running task's progress.
+const taskPersistEvery = 100
+
+// persistTask stores t as it is now; the caller holds s.mu. A failure is
+// logged: the task itself goes on, and only its record after a restart
+// is older.
+func (s *Service) persistTask(t *moveTask, status string) {
+	st := storedTask{ID: t.id, Handle: t.handle, Source: t.source, Dest: t.dest, SourceARN: t.sourceARN, DestARN: t.destARN,
+		Rate: t.rate, Started: t.started.UnixMilli(), ToMove: t.toMove, Status: status, Moved: t.moved, Failure: t.failure}
+	if err := s.env.Meta.Put(context.Background(), taskKey(t.source, st.Started, t.id), st); err != nil {
+		s.env.Logger.Warn("sqs: storing a message move task", "queue", t.source, "task", t.id, "err", err)
+	}
+}
+
+// loadTasks reads the stored move tasks and resumes those that were
+// running when the server stopped (a task cancelling then ends
+// CANCELLED). New calls it before serving.
+func (s *Service) loadTasks() error {
+	for _, key := range s.env.Meta.Keys(metaPrefix + "movetask/") {
+		var st storedTask
+		if _, err := s.env.Meta.Get(key, &st); err != nil {
+			return err
+		}
+		t := &moveTask{id: st.ID, handle: st.Handle, source: st.Source, dest: st.Dest, sourceARN: st.SourceARN, destARN: st.DestARN,
+			rate: st.Rate, started: time.UnixMilli(st.Started), toMove: st.ToMove, status: st.Status, moved: st.Moved,
+			failure: st.Failure, done: make(chan struct{})}
+		switch t.status {
+		case taskCancelling:
+			t.status = taskCancelled
+			s.persistTask(t, t.status)
+			close(t.done)
+		case taskRunning:
+			ctx, cancel := context.WithCancel(s.ctx)
+			t.cancel = cancel
+			s.wg.Add(1)
+			go s.runMove(ctx, t)
+		default:
+			close(t.done)
+		}
+		s.tasks[t.source] = append(s.tasks[t.source], t) // keys sort by start time
+	}
+	return nil
+}
+
 // resolveARN returns the queue an ARN of this account names, which must
 // exist: ResourceNotFoundException otherwise.
 func (c *call) resolveARN(param, arn string) (*queueState, error) {
@@ -142,9 +211,15 @@ func (c *call) startMessageMoveTask() (any, error) {
 	t.cancel = cancel
 	list := append(s.tasks[src.name], t)
 	if len(list) > keptTasksPerSource {
+		for _, old := range list[:len(list)-keptTasksPerSource] {
+			if err := s.env.Meta.Delete(context.Background(), taskKey(old.source, old.started.UnixMilli(), old.id)); err != nil {
+				s.env.Logger.Warn("sqs: deleting an old message move task", "queue", old.source, "task", old.id, "err", err)
+			}
+		}
 		list = list[len(list)-keptTasksPerSource:]
 	}
 	s.tasks[src.name] = list
+	s.persistTask(t, taskRunning)
 	s.wg.Add(1)
 	go s.runMove(ctx, t)
 	return startMoveResult{TaskHandle: t.handle}, nil
@@ -165,7 +240,10 @@ func (s *Service) runMove(ctx context.Context, t *moveTask) {
 	if t.rate > 0 {
 		opts = append(opts, courier.RedriveRate(t.rate))
 	}
-	var moved int64
+	s.mu.Lock()
+	moved := t.moved // a resumed task goes on from what it had moved
+	s.mu.Unlock()
+	persisted := moved
 	status, failure := taskCompleted, ""
 	for moved < t.toMove {
 		if ctx.Err() != nil {
@@ -176,6 +254,10 @@ func (s *Service) runMove(ctx context.Context, t *moveTask) {
 		moved += int64(n)
 		s.mu.Lock()
 		t.moved = moved
+		if moved-persisted >= taskPersistEvery {
+			s.persistTask(t, taskRunning)
+			persisted = moved
+		}
 		s.mu.Unlock()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -194,8 +276,16 @@ func (s *Service) runMove(ctx context.Context, t *moveTask) {
 		status = taskCancelled
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == taskCancelled && s.ctx.Err() != nil && t.status == taskRunning {
+		// The server is stopping, not the task: it stays RUNNING in the
+		// record and resumes at the next start.
+		s.persistTask(t, taskRunning)
+		t.status = taskCancelled
+		return
+	}
 	t.status, t.failure = status, failure
-	s.mu.Unlock()
+	s.persistTask(t, status)
 }
 
 func (c *call) listMessageMoveTasks() (any, error) {

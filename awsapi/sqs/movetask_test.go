@@ -3,6 +3,7 @@ package sqs
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	courier "github.com/courier-io/courier"
 )
 
 // deadLetter sets up queue src with dead-letter queue dlq (maxReceiveCount
@@ -187,5 +190,77 @@ func TestDeleteQueueForgetsMoveTasks(t *testing.T) {
 	defer te.svc.mu.Unlock()
 	if n := len(te.svc.tasks); n != 0 {
 		t.Fatalf("%d sources of move tasks remembered after their queues were deleted", n)
+	}
+}
+
+// TestMoveTasksSurviveRestart: a finished task is still listed after a
+// restart on file://, and a task running when the endpoint stopped runs
+// again (same handle, its progress kept) and can be cancelled.
+func TestMoveTasksSurviveRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	b, err := courier.Open(ctx, "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te := start(t, b)
+	deadLetter(t, te, 5)
+	dlqArn := "arn:aws:sqs:us-east-1:000000000000:dlq"
+	te.createQueue("dest", nil)
+	destArn := "arn:aws:sqs:us-east-1:000000000000:dest"
+	// A task that finishes: the 5 dead letters move to dest; then 5 more
+	// messages in the DLQ for the slow task.
+	if _, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), DestinationArn: aws.String(destArn)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitTask(t, te, dlqArn); *r.Status != "COMPLETED" || r.ApproximateNumberOfMessagesMoved != 5 {
+		t.Fatalf("first task: %+v", r)
+	}
+	for range 5 {
+		if _, err := te.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(te.url + "/000000000000/dlq"), MessageBody: aws.String("m")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One message a second: still running when the endpoint stops.
+	slow, err := te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), DestinationArn: aws.String(destArn), MaxNumberOfMessagesPerSecond: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := te.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b2, err := courier.Open(ctx, "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b2.Close() })
+	te2 := start(t, b2)
+	list, err := te2.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
+	if err != nil || len(list.Results) != 2 {
+		t.Fatalf("tasks after restart: %+v %v", list, err)
+	}
+	resumed, done := list.Results[0], list.Results[1]
+	if *done.Status != "COMPLETED" || done.ApproximateNumberOfMessagesMoved != 5 {
+		t.Errorf("finished task after restart: %+v", done)
+	}
+	if *resumed.Status != "RUNNING" || aws.ToString(resumed.TaskHandle) != *slow.TaskHandle || aws.ToInt64(resumed.ApproximateNumberOfMessagesToMove) != 5 {
+		t.Fatalf("running task after restart: %+v", resumed)
+	}
+	out, err := te2.c.CancelMessageMoveTask(ctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: slow.TaskHandle})
+	if err != nil {
+		t.Fatalf("cancel the resumed task: %v", err)
+	}
+	if r := waitTask(t, te2, dlqArn); *r.Status != "CANCELLED" {
+		t.Fatalf("resumed task after cancel: %+v", r)
+	}
+	// Every message is in exactly one of the two queues.
+	inDest, _ := strconv.Atoi(te2.attrs(te2.url + "/000000000000/dest")["ApproximateNumberOfMessages"])
+	inDLQ, _ := strconv.Atoi(te2.attrs(te2.url + "/000000000000/dlq")["ApproximateNumberOfMessages"])
+	if inDest+inDLQ != 10 || int64(inDest) != 5+out.ApproximateNumberOfMessagesMoved {
+		t.Fatalf("dest %d + dlq %d messages; the resumed task reports %d moved", inDest, inDLQ, out.ApproximateNumberOfMessagesMoved)
 	}
 }

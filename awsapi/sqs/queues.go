@@ -575,6 +575,9 @@ func (s *Service) forgetQueue(name string) {
 	defer s.mu.Unlock()
 	delete(s.purged, name)
 	delete(s.tasks, name) // a running one fails with its queue
+	if err := s.env.Meta.DeletePrefix(context.Background(), metaPrefix+"movetask/"+name+"/"); err != nil {
+		s.env.Logger.Warn("sqs: deleting the message move tasks of a deleted queue", "queue", name, "err", err)
+	}
 	for k := range s.attempts {
 		if strings.HasPrefix(k, name+"\x00") {
 			s.dropAttemptLocked(k)

@@ -68,15 +68,24 @@ func New(env *awsapi.Env) (*Service, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		env: env, b: env.Broker, key: key, now: time.Now,
 		purged: map[string]time.Time{}, attempts: map[string]*attemptEntry{}, tasks: map[string][]*moveTask{},
 		ctx: ctx, cancel: cancel,
-	}, nil
+	}
+	s.mu.Lock()
+	err = s.loadTasks()
+	s.mu.Unlock()
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqs: loading message move tasks: %w", err)
+	}
+	return s, nil
 }
 
-// Close cancels the running message move tasks (they end CANCELLED) and
-// waits for them. It is idempotent.
+// Close stops the running message move tasks and waits for them; their
+// records stay RUNNING, so they resume when a service over the same
+// metadata starts again. It is idempotent.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
