@@ -43,6 +43,7 @@ type Service struct {
 	keyMu   sync.Mutex // guards key and certPEM until key is set
 	key     *rsa.PrivateKey
 	certPEM []byte
+	sigs    sigCache
 
 	client *http.Client
 	ctx    context.Context // canceled by Close; background work runs under it

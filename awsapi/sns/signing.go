@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -90,18 +91,65 @@ func (s *Service) SigningCertificate() []byte {
 }
 
 // sign returns the base64 signature of canonical: SHA1withRSA for
-// SignatureVersion "1", SHA256withRSA for "2".
+// SignatureVersion "1", SHA256withRSA for "2". An RSA signature costs
+// about a millisecond of CPU, and these signatures are deterministic, so
+// a message rendered for several subscriptions, or delivered again, is
+// signed once (sigCache).
 func (s *Service) sign(version, canonical string) (string, error) {
+	id := sha256.Sum256([]byte(version + "\x00" + canonical))
+	if sig, ok := s.sigs.get(id); ok {
+		return sig, nil
+	}
 	key, err := s.signer()
 	if err != nil {
 		return "", err
 	}
 	h, digest := hashFor(version, canonical)
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest)
+	raw, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest)
 	if err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(sig), nil
+	sig := base64.StdEncoding.EncodeToString(raw)
+	s.sigs.put(id, sig)
+	return sig, nil
+}
+
+// sigCacheSize bounds the signatures sigCache keeps (about 3 MiB).
+const sigCacheSize = 8192
+
+// sigCache keeps the latest signatures by the SHA-256 of what they sign;
+// the oldest goes first. Its zero value is ready to use.
+type sigCache struct {
+	mu    sync.Mutex
+	m     map[[32]byte]string
+	order [][32]byte // a ring of the keys in m, next the oldest when full
+	next  int
+}
+
+func (c *sigCache) get(k [32]byte) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *sigCache) put(k [32]byte, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[[32]byte]string, sigCacheSize)
+	}
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	if len(c.order) < sigCacheSize {
+		c.order = append(c.order, k)
+	} else {
+		delete(c.m, c.order[c.next])
+		c.order[c.next] = k
+		c.next = (c.next + 1) % sigCacheSize
+	}
+	c.m[k] = v
 }
 
 // hashFor returns the hash of SignatureVersion version and the digest of
