@@ -63,6 +63,24 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	return start(t, b, opts...)
 }
 
+// restart stops the endpoint of te and its file:// broker b over dir,
+// then starts both again and returns the new endpoint.
+func restart(t *testing.T, te *testEnv, b *courier.Broker, dir string) *testEnv {
+	t.Helper()
+	if err := te.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := courier.Open(context.Background(), "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b2.Close() })
+	return start(t, b2)
+}
+
 // createQueue creates a queue and returns its URL.
 func (te *testEnv) createQueue(name string, attrs map[string]string) string {
 	te.t.Helper()

@@ -226,19 +226,7 @@ func TestMoveTasksSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := te.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	b2, err := courier.Open(ctx, "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b2.Close() })
-	te2 := start(t, b2)
+	te2 := restart(t, te, b, dir)
 	list, err := te2.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
 	if err != nil || len(list.Results) != 2 {
 		t.Fatalf("tasks after restart: %+v %v", list, err)

@@ -335,19 +335,7 @@ func TestRestartKeepsMetadata(t *testing.T) {
 		t.Fatalf("receive: %v %v", rcv, err)
 	}
 	before := te.attrs(qurl)
-	// Stop the endpoint and the broker, then start both again.
-	if err := te.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b2, err := courier.Open(ctx, "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b2.Close() })
-	te2 := start(t, b2)
+	te2 := restart(t, te, b, dir)
 	qurl2 := strings.Replace(qurl, te.url, te2.url, 1)
 	after := te2.attrs(qurl2)
 	for _, k := range []string{"DeduplicationScope", "Policy", "SqsManagedSseEnabled", "CreatedTimestamp", "FifoQueue"} {
