@@ -57,11 +57,10 @@ func DecodeRequest(r *http.Request, maxBody int64) (*Call, error) {
 		return c, nil
 	}
 	ct := r.Header.Get("Content-Type")
-	formBody := body
 	if len(body) > 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, Errorf("MissingAction", "a request without X-Amz-Target must be form-encoded (Content-Type application/x-www-form-urlencoded), not %q", truncate(ct, 64))
 	}
-	form, err := ParseQuery(r.URL.RawQuery, formBody)
+	form, err := ParseQuery(r.URL.RawQuery, body)
 	if err != nil {
 		return nil, err
 	}

@@ -120,44 +120,25 @@ func Pairs(form url.Values, prefix, keyName, valueName string) (map[string]strin
 	return out, nil
 }
 
-// WriteXML writes a query-protocol success response: v is the
-// <ActionResponse> document, whose ResponseMetadata the caller fills with
-// Metadata.
-func WriteXML(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(v)
-}
-
 // WriteQueryResult writes the query-protocol success response of action:
 // an <ActionResponse> element in the XML namespace xmlns that holds result
 // (a struct whose XMLName names the <ActionResult> element, or nil for
-// none) and the request's ResponseMetadata.
+// none) and the request's <ResponseMetadata>.
 func WriteQueryResult(w http.ResponseWriter, action, xmlns string, result any) {
-	WriteXML(w, queryResponse{
-		XMLName:  xml.Name{Local: action + "Response"},
-		Xmlns:    xmlns,
-		Result:   result,
-		Metadata: Metadata(w),
-	})
+	doc := queryResponse{XMLName: xml.Name{Local: action + "Response"}, Xmlns: xmlns, Result: result}
+	doc.Metadata.RequestID = RequestID(w)
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(doc)
 }
 
 // queryResponse is the <ActionResponse> document of WriteQueryResult.
 type queryResponse struct {
 	XMLName  xml.Name
-	Xmlns    string           `xml:"xmlns,attr"`
-	Result   any              `xml:",omitempty"`
-	Metadata ResponseMetadata `xml:"ResponseMetadata"`
-}
-
-// ResponseMetadata is the <ResponseMetadata> element of every
-// query-protocol response.
-type ResponseMetadata struct {
-	RequestID string `xml:"RequestId"`
-}
-
-// Metadata returns the ResponseMetadata of the response w.
-func Metadata(w http.ResponseWriter) ResponseMetadata {
-	return ResponseMetadata{RequestID: RequestID(w)}
+	Xmlns    string `xml:"xmlns,attr"`
+	Result   any    `xml:",omitempty"`
+	Metadata struct {
+		RequestID string `xml:"RequestId"`
+	} `xml:"ResponseMetadata"`
 }

@@ -347,6 +347,12 @@ func permissionDenied(id *identity, actions []Action, resource string) error {
 // WebSocket session calls it for each frame; handlers call it for
 // resources named in a request body.
 func (s *Server) authorize(ctx context.Context, action Action, kind, name string) error {
+	return s.authorizeAny(ctx, []Action{action}, kind, name)
+}
+
+// authorizeAny is authorize for a request that any one of actions
+// allows (reading a description: describe).
+func (s *Server) authorizeAny(ctx context.Context, actions []Action, kind, name string) error {
 	id := identityFrom(ctx)
 	if id == nil {
 		// No guard ran: only when authentication is off can a handler
@@ -357,10 +363,10 @@ func (s *Server) authorize(ctx context.Context, action Action, kind, name string
 		return fmt.Errorf("%w: no identity on this request", httpapi.ErrUnauthenticated)
 	}
 	resource := kind + ":" + name
-	if allows(id.grants, []Action{action}, resource) {
+	if allows(id.grants, actions, resource) {
 		return nil
 	}
-	return permissionDenied(id, []Action{action}, resource)
+	return permissionDenied(id, actions, resource)
 }
 
 // destination is a resource that a request's body makes the server

@@ -173,18 +173,11 @@ func (a *awsAccess) Caller(ctx context.Context, akid string) (context.Context, e
 
 // Authorize implements awsapi.Authorizer with the grants of the caller's
 // identity, as the server's own routes check them.
+// A refusal becomes AWS's AccessDenied (awsapi.Env.Authorize).
 func (a *awsAccess) Authorize(ctx context.Context, perm awsapi.Permission, kind, name string) error {
-	id := identityFrom(ctx)
-	if id == nil {
-		return &awsapi.Error{Code: "AccessDenied", Type: "AccessDeniedException", Message: "the request has no caller", Status: http.StatusForbidden}
-	}
 	actions := describe
 	if perm != awsapi.Describe {
 		actions = []Action{Action(perm)}
 	}
-	resource := kind + ":" + name
-	if allows(id.grants, actions, resource) {
-		return nil
-	}
-	return permissionDenied(id, actions, resource)
+	return a.s.authorizeAny(ctx, actions, kind, name)
 }

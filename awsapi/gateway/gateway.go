@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
@@ -87,8 +88,8 @@ func New(ctx context.Context, b *courier.Broker, cfg Config, svcs Services) (*Ga
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultAccountID
 	}
-	if err := validateAccount(cfg.AccountID); err != nil {
-		return nil, err
+	if !ValidAccountID(cfg.AccountID) {
+		return nil, fmt.Errorf("aws account id %q must be 12 digits", cfg.AccountID)
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -145,17 +146,9 @@ func New(ctx context.Context, b *courier.Broker, cfg Config, svcs Services) (*Ga
 	return g, nil
 }
 
-// validateAccount checks an account ID: 12 digits.
-func validateAccount(id string) error {
-	if len(id) != 12 {
-		return fmt.Errorf("aws account id %q must be 12 digits", id)
-	}
-	for _, c := range id {
-		if c < '0' || c > '9' {
-			return fmt.Errorf("aws account id %q must be 12 digits", id)
-		}
-	}
-	return nil
+// ValidAccountID reports whether id is an account ID: 12 digits.
+func ValidAccountID(id string) bool {
+	return len(id) == 12 && strings.Trim(id, "0123456789") == ""
 }
 
 // Env returns the environment the services share.

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/courier-io/courier/awsapi/gateway"
 	"github.com/courier-io/courier/awsapi/services"
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/server"
@@ -194,7 +195,7 @@ func (c *Config) validateAWS() error {
 	if a.Region == "" || len(a.Region) > 32 || strings.Trim(a.Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
 		return &Error{Key: "aws.region", Reason: fmt.Sprintf("%q is not a region name (lower-case letters, digits and '-', as us-east-1)", a.Region)}
 	}
-	if len(a.AccountID) != 12 || strings.Trim(a.AccountID, "0123456789") != "" {
+	if !gateway.ValidAccountID(a.AccountID) {
 		return &Error{Key: "aws.account_id", Reason: fmt.Sprintf("%q is not 12 digits", a.AccountID)}
 	}
 	if len(a.AccessKeys) > 0 && !c.AuthEnabled() {
