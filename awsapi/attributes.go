@@ -159,12 +159,7 @@ func HeadersToAttributes(h map[string]string) map[string]MessageAttribute {
 	if len(h) == 0 {
 		return nil
 	}
-	types := map[string]string{}
-	for _, entry := range strings.Split(h[typesHeader], ",") {
-		if name, typ, ok := strings.Cut(entry, "="); ok {
-			types[name] = typ
-		}
-	}
+	types := maps.Collect(driver.AttributeTypes(h[typesHeader]))
 	out := make(map[string]MessageAttribute, len(h))
 	for name, v := range h {
 		if strings.HasPrefix(name, ReservedHeaderPrefix) || ValidateAttributeName("", name) != nil {

@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"encoding/json"
+	"iter"
 	"net/url"
 	"strings"
 	"time"
@@ -278,10 +279,21 @@ func FillHeaderAttributes(dst map[string]pattern.Attribute, h map[string]string)
 		return
 	}
 	delete(dst, AttributeTypesHeader)
-	for entry := range strings.SplitSeq(types, ",") {
-		name, typ, ok := strings.Cut(entry, "=")
-		if v, present := h[name]; ok && present && name != AttributeTypesHeader {
+	for name, typ := range AttributeTypes(types) {
+		if v, present := h[name]; present && name != AttributeTypesHeader {
 			dst[name] = pattern.Attribute{Type: typ, Value: v}
+		}
+	}
+}
+
+// AttributeTypes yields the header names and types that a value of
+// AttributeTypesHeader lists ("count=Number,tags=String.Array").
+func AttributeTypes(value string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for entry := range strings.SplitSeq(value, ",") {
+			if name, typ, ok := strings.Cut(entry, "="); ok && !yield(name, typ) {
+				return
+			}
 		}
 	}
 }
