@@ -182,7 +182,10 @@ type deliveryPlan struct {
 // topic disables subscription overrides.
 func effectiveDelivery(topicPolicy, subPolicy string) deliveryPlan {
 	plan := deliveryPlan{retry: defaultRetryPolicy, contentType: "text/plain; charset=UTF-8"}
-	tp, _ := parseTopicDeliveryPolicy(topicPolicy)
+	var tp topicDeliveryPolicy
+	if topicPolicy != "" {
+		tp, _ = parseTopicDeliveryPolicy(topicPolicy) // checked when set
+	}
 	override := true
 	if tp.HTTP != nil {
 		if tp.HTTP.DefaultHealthyRetryPolicy != nil {

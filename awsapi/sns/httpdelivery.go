@@ -47,11 +47,7 @@ func (s *Service) startPusherLocked(sub *subState) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	p := &pusher{cancel: cancel, done: make(chan struct{})}
 	s.pushers[sub.ID] = p
-	var topicPolicy string
-	if t := s.topics[sub.Topic]; t != nil {
-		topicPolicy = t.Attrs["DeliveryPolicy"]
-	}
-	plan := effectiveDelivery(topicPolicy, sub.Attrs["DeliveryPolicy"])
+	plan := effectiveDelivery(s.topicDeliveryPolicyLocked(sub.Topic), sub.Attrs["DeliveryPolicy"])
 	limit := rate.Inf
 	if plan.perSecond > 0 {
 		limit = rate.Limit(plan.perSecond)
@@ -67,6 +63,15 @@ func (s *Service) startPusherLocked(sub *subState) {
 		}
 		wg.Wait()
 	}()
+}
+
+// topicDeliveryPolicyLocked returns the DeliveryPolicy of the cached
+// topic, "" when it has none; s.mu is held.
+func (s *Service) topicDeliveryPolicyLocked(topic string) string {
+	if t := s.topics[topic]; t != nil {
+		return t.Attrs["DeliveryPolicy"]
+	}
+	return ""
 }
 
 // stopPusher stops the workers of subscription id and waits for them.
@@ -130,10 +135,7 @@ func (s *Service) deliver(ctx context.Context, id string, d *courier.Delivery, l
 		return
 	}
 	s.mu.RLock()
-	var topicPolicy string
-	if t := s.topics[sub.Topic]; t != nil {
-		topicPolicy = t.Attrs["DeliveryPolicy"]
-	}
+	topicPolicy := s.topicDeliveryPolicyLocked(sub.Topic)
 	s.mu.RUnlock()
 	plan := effectiveDelivery(topicPolicy, sub.Attrs["DeliveryPolicy"])
 	h := http.Header{}

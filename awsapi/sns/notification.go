@@ -17,14 +17,13 @@ import (
 // message: its Subject, and with MessageStructure=json the messages for
 // the protocols that have their own (the body holds "default").
 const (
-	subjectHeader    = awsapi.ReservedHeaderPrefix + "sns-subject"
-	protoMsgHeader   = awsapi.ReservedHeaderPrefix + "sns-message-" // + protocol
-	structureProtoCt = 3                                            // sqs, http, https
+	subjectHeader  = awsapi.ReservedHeaderPrefix + "sns-subject"
+	protoMsgHeader = awsapi.ReservedHeaderPrefix + "sns-message-" // + protocol
 )
 
 // structureProtocols are the MessageStructure=json keys courier delivers
 // by; the others ("email", "lambda", "APNS", ...) are accepted and unused.
-var structureProtocols = [structureProtoCt]string{"sqs", "http", "https"}
+var structureProtocols = []string{"sqs", "http", "https"}
 
 // message is an SNS message as subscribers receive it: a Notification or
 // a SubscriptionConfirmation, with its fields in SNS's order.

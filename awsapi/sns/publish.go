@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -209,13 +210,11 @@ func buildMessage(t *topicState, in publishInput) (courier.Message, error) {
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return m, invalidParameter("Message Structure - the %.64q entry is not a string", proto)
 			}
-			for _, p := range structureProtocols {
-				if p == proto && v != body {
-					if h == nil {
-						h = map[string]string{}
-					}
-					h[protoMsgHeader+p] = v
+			if v != body && slices.Contains(structureProtocols, proto) {
+				if h == nil {
+					h = map[string]string{}
 				}
+				h[protoMsgHeader+proto] = v
 			}
 		}
 		if body == "" {

@@ -204,12 +204,9 @@ func snsError(err error) *awsapi.Error {
 		return notFound("%s", err.Error())
 	case errors.Is(err, courier.ErrTooLarge):
 		return invalidParameter("Message too long: %s", err.Error())
-	case errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrConflict), errors.Is(err, courier.ErrExists):
+	case errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrConflict), errors.Is(err, courier.ErrExists),
+		errors.Is(err, courier.ErrUnsupported):
 		return invalidParameter("%s", err.Error())
-	case errors.Is(err, courier.ErrUnsupported):
-		return invalidParameter("%s", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &awsapi.Error{Code: "InternalError", Message: err.Error(), Status: http.StatusInternalServerError, Server: true}
 	}
 	return &awsapi.Error{Code: "InternalError", Message: err.Error(), Status: http.StatusInternalServerError, Server: true}
 }

@@ -102,6 +102,12 @@ func (s *Service) checkSubAttr(ctx context.Context, name, value, protocol string
 	return nil
 }
 
+// errFilterPolicyLimit is the error for a filter policy beyond
+// MaxFilterPolicies on a topic.
+func errFilterPolicyLimit() error {
+	return &awsapi.Error{Code: "FilterPolicyLimitExceeded", Message: "Filter policy limit exceeded: a topic has at most 200 subscriptions with filter policies", Status: http.StatusForbidden}
+}
+
 // filterScope maps SNS's FilterPolicyScope to courier's.
 func filterScope(v string) driver.FilterScope {
 	if v == "MessageBody" {
@@ -242,7 +248,7 @@ func (s *Service) subscribe(ctx context.Context, r *awsapi.Request) (any, error)
 		}
 	}
 	if attrs["FilterPolicy"] != "" && filters >= MaxFilterPolicies {
-		return nil, &awsapi.Error{Code: "FilterPolicyLimitExceeded", Message: "Filter policy limit exceeded: a topic has at most 200 subscriptions with filter policies", Status: http.StatusForbidden}
+		return nil, errFilterPolicyLimit()
 	}
 	sub.ID = awsapi.NewRequestID()
 	sub.Created = time.Now().UTC()
@@ -418,12 +424,12 @@ func (s *Service) listSubs(subs []*subState, token, result string) (any, error) 
 		return nil, err
 	}
 	res := listSubscriptionsResult{XMLName: xml.Name{Local: result}, Subscriptions: []subscriptionMember{}}
-	for _, sub := range subs {
+	for i, sub := range subs {
 		if after != "" && sub.key() <= after {
 			continue
 		}
 		if len(res.Subscriptions) == pageSize {
-			res.NextToken = encodeToken(subs[slices.Index(subs, sub)-1].key())
+			res.NextToken = encodeToken(subs[i-1].key())
 			break
 		}
 		arn := s.subARN(sub)
@@ -481,9 +487,9 @@ func (s *Service) getSubscriptionAttributes(ctx context.Context, r *awsapi.Reque
 		"Owner":                        sub.Owner,
 		"Protocol":                     sub.Protocol,
 		"Endpoint":                     sub.Endpoint,
-		"ConfirmationWasAuthenticated": boolString(sub.ConfirmationWasAuthenticated),
-		"PendingConfirmation":          boolString(sub.Pending),
-		"RawMessageDelivery":           boolString(sub.raw()),
+		"ConfirmationWasAuthenticated": strconv.FormatBool(sub.ConfirmationWasAuthenticated),
+		"PendingConfirmation":          strconv.FormatBool(sub.Pending),
+		"RawMessageDelivery":           strconv.FormatBool(sub.raw()),
 		"SubscriptionPrincipal":        "arn:aws:iam::" + s.env.AccountID + ":root",
 	}
 	for k, v := range sub.Attrs {
@@ -545,7 +551,7 @@ func (s *Service) setSubscriptionAttributes(ctx context.Context, r *awsapi.Reque
 			}
 		}
 		if n >= MaxFilterPolicies {
-			return nil, &awsapi.Error{Code: "FilterPolicyLimitExceeded", Message: "Filter policy limit exceeded: a topic has at most 200 subscriptions with filter policies", Status: http.StatusForbidden}
+			return nil, errFilterPolicyLimit()
 		}
 	}
 	if !sub.Pending {
@@ -564,9 +570,6 @@ func (s *Service) setSubscriptionAttributes(ctx context.Context, r *awsapi.Reque
 	}
 	return nil, nil
 }
-
-// itoa formats n.
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // deadLetterQueue returns the courier queue of sub's RedrivePolicy, or "".
 func (s *Service) deadLetterQueue(sub *subState) string {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -378,7 +379,7 @@ func (s *Service) getTopicAttributes(ctx context.Context, r *awsapi.Request) (an
 	}
 	if t.FIFO {
 		out["FifoTopic"] = "true"
-		out["ContentBasedDeduplication"] = boolString(t.contentDedup())
+		out["ContentBasedDeduplication"] = strconv.FormatBool(t.contentDedup())
 	}
 	confirmed, pending := 0, 0
 	for _, sub := range s.topicSubs(name) {
@@ -388,8 +389,8 @@ func (s *Service) getTopicAttributes(ctx context.Context, r *awsapi.Request) (an
 			confirmed++
 		}
 	}
-	out["SubscriptionsConfirmed"] = itoa(confirmed)
-	out["SubscriptionsPending"] = itoa(pending)
+	out["SubscriptionsConfirmed"] = strconv.Itoa(confirmed)
+	out["SubscriptionsPending"] = strconv.Itoa(pending)
 	return getTopicAttributesResult{Attributes: attrEntries(out)}, nil
 }
 
@@ -585,12 +586,4 @@ func (s *Service) listTagsForResource(ctx context.Context, r *awsapi.Request) (a
 		res.Tags = append(res.Tags, tag{k, t.Tags[k]})
 	}
 	return res, nil
-}
-
-// boolString formats b as SNS formats boolean attributes.
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }

@@ -254,10 +254,7 @@ func (s *Service) sendError(err error) error {
 
 func (c *call) sendMessage() (any, error) {
 	var in sendMessageInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +321,7 @@ func (s *Service) failure(id string, err error) batchResultError {
 
 func (c *call) sendMessageBatch() (any, error) {
 	var in sendMessageBatchInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -525,10 +519,7 @@ type attemptEntry struct {
 
 func (c *call) receiveMessage() (any, error) {
 	var in receiveMessageInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -568,14 +559,11 @@ func (c *call) receiveMessage() (any, error) {
 			return nil, err
 		}
 	}
-	if err := c.authorize(awsapi.Consume, name); err != nil {
-		return nil, err
-	}
-	ctx := c.ctx()
-	st, err := c.s.loadQueue(ctx, name)
+	st, err := c.authorizedQueue(awsapi.Consume, name)
 	if err != nil {
 		return nil, err
 	}
+	ctx := c.ctx()
 	attemptKey := ""
 	if in.ReceiveRequestAttemptId != nil && st.fifo() {
 		attemptKey = name + "\x00" + *in.ReceiveRequestAttemptId
@@ -682,10 +670,7 @@ func (s *Service) dropAttemptLocked(key string) {
 
 func (c *call) deleteMessage() (any, error) {
 	var in deleteMessageInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -727,10 +712,7 @@ func (s *Service) ack(ctx context.Context, queue string, receipts []string) []er
 
 func (c *call) deleteMessageBatch() (any, error) {
 	in := receiptBatchInput{entryName: "DeleteMessageBatchRequestEntry"}
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -804,10 +786,7 @@ func (s *Service) changeVisibility(ctx context.Context, queue, handle, receipt s
 
 func (c *call) changeMessageVisibility() (any, error) {
 	var in changeVisibilityInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -830,10 +809,7 @@ func (c *call) changeMessageVisibility() (any, error) {
 
 func (c *call) changeMessageVisibilityBatch() (any, error) {
 	in := receiptBatchInput{entryName: "ChangeMessageVisibilityBatchRequestEntry"}
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func (c *call) resolveARN(param, arn string) (*queueState, error) {
 	}
 	st, err := c.s.loadQueue(c.ctx(), name)
 	if err != nil {
-		if ae, ok := err.(*awsapi.Error); ok && ae.Type == "QueueDoesNotExist" {
+		if queueMissing(err) {
 			return nil, errResourceNotFound("The resource that you specified for the %s parameter doesn't exist: %s.", param, truncate(arn, 256))
 		}
 		return nil, err

@@ -26,6 +26,15 @@ func (c *call) decode(in input) error {
 	return decodeInput(c.r.Body, c.r.Form, in)
 }
 
+// decodeQueue fills in from the request and resolves the queue it
+// addresses (see queueName).
+func (c *call) decodeQueue(in queueActionInput) (string, error) {
+	if err := c.decode(in); err != nil {
+		return "", err
+	}
+	return c.queueName(in.queueURL())
+}
+
 // decodeInput decodes a JSON body (form nil) or a query form into in.
 func decodeInput(body []byte, form url.Values, in input) error {
 	if form != nil {
@@ -162,7 +171,8 @@ func (in *createQueueInput) fromQuery(f url.Values) (err error) {
 	return err
 }
 
-// queueInput is the input of actions that name only a queue.
+// queueInput is the input of actions that name only a queue; the input
+// of every other action on one queue embeds it.
 type queueInput struct {
 	QueueUrl string `json:"QueueUrl"`
 }
@@ -170,6 +180,15 @@ type queueInput struct {
 func (in *queueInput) fromQuery(f url.Values) error {
 	in.QueueUrl = qStr(f, "QueueUrl")
 	return nil
+}
+
+func (in *queueInput) queueURL() string { return in.QueueUrl }
+
+// queueActionInput is the input of an action on one queue.
+type queueActionInput interface {
+	input
+	// queueURL returns the QueueUrl parameter as sent.
+	queueURL() string
 }
 
 type getQueueURLInput struct {
@@ -195,7 +214,7 @@ func (in *listQueuesInput) fromQuery(f url.Values) (err error) {
 }
 
 type getQueueAttributesInput struct {
-	QueueUrl       string   `json:"QueueUrl"`
+	queueInput
 	AttributeNames []string `json:"AttributeNames"`
 }
 
@@ -206,7 +225,7 @@ func (in *getQueueAttributesInput) fromQuery(f url.Values) (err error) {
 }
 
 type setQueueAttributesInput struct {
-	QueueUrl   string            `json:"QueueUrl"`
+	queueInput
 	Attributes map[string]string `json:"Attributes"`
 }
 
@@ -217,8 +236,8 @@ func (in *setQueueAttributesInput) fromQuery(f url.Values) (err error) {
 }
 
 type tagQueueInput struct {
-	QueueUrl string            `json:"QueueUrl"`
-	Tags     map[string]string `json:"Tags"`
+	queueInput
+	Tags map[string]string `json:"Tags"`
 }
 
 func (in *tagQueueInput) fromQuery(f url.Values) (err error) {
@@ -228,8 +247,8 @@ func (in *tagQueueInput) fromQuery(f url.Values) (err error) {
 }
 
 type untagQueueInput struct {
-	QueueUrl string   `json:"QueueUrl"`
-	TagKeys  []string `json:"TagKeys"`
+	queueInput
+	TagKeys []string `json:"TagKeys"`
 }
 
 func (in *untagQueueInput) fromQuery(f url.Values) (err error) {
@@ -239,7 +258,7 @@ func (in *untagQueueInput) fromQuery(f url.Values) (err error) {
 }
 
 type listDeadLetterSourceQueuesInput struct {
-	QueueUrl   string `json:"QueueUrl"`
+	queueInput
 	NextToken  string `json:"NextToken"`
 	MaxResults *int64 `json:"MaxResults"`
 }
@@ -275,7 +294,7 @@ func (in *sendFields) fromQuery(f url.Values) (err error) {
 }
 
 type sendMessageInput struct {
-	QueueUrl string `json:"QueueUrl"`
+	queueInput
 	sendFields
 }
 
@@ -290,8 +309,8 @@ type sendBatchEntry struct {
 }
 
 type sendMessageBatchInput struct {
-	QueueUrl string           `json:"QueueUrl"`
-	Entries  []sendBatchEntry `json:"Entries"`
+	queueInput
+	Entries []sendBatchEntry `json:"Entries"`
 }
 
 // maxQueryEntries bounds the entries decoded from a query request; the
@@ -318,7 +337,7 @@ func (in *sendMessageBatchInput) fromQuery(f url.Values) error {
 }
 
 type receiveMessageInput struct {
-	QueueUrl                    string   `json:"QueueUrl"`
+	queueInput
 	AttributeNames              []string `json:"AttributeNames"`
 	MessageSystemAttributeNames []string `json:"MessageSystemAttributeNames"`
 	MessageAttributeNames       []string `json:"MessageAttributeNames"`
@@ -351,7 +370,7 @@ func (in *receiveMessageInput) fromQuery(f url.Values) (err error) {
 }
 
 type deleteMessageInput struct {
-	QueueUrl      string  `json:"QueueUrl"`
+	queueInput
 	ReceiptHandle *string `json:"ReceiptHandle"`
 }
 
@@ -369,7 +388,7 @@ type receiptEntry struct {
 // receiptBatchInput is the input of DeleteMessageBatch and
 // ChangeMessageVisibilityBatch; entryName is the query list's name.
 type receiptBatchInput struct {
-	QueueUrl  string         `json:"QueueUrl"`
+	queueInput
 	Entries   []receiptEntry `json:"Entries"`
 	entryName string
 }
@@ -395,7 +414,7 @@ func (in *receiptBatchInput) fromQuery(f url.Values) error {
 }
 
 type changeVisibilityInput struct {
-	QueueUrl          string  `json:"QueueUrl"`
+	queueInput
 	ReceiptHandle     *string `json:"ReceiptHandle"`
 	VisibilityTimeout *int64  `json:"VisibilityTimeout"`
 }

@@ -77,6 +77,12 @@ func (s *Service) loadQueue(ctx context.Context, name string) (*queueState, erro
 	return st, nil
 }
 
+// queueMissing reports whether err is loadQueue's QueueDoesNotExist.
+func queueMissing(err error) bool {
+	var ae *awsapi.Error
+	return errors.As(err, &ae) && ae.Type == "QueueDoesNotExist"
+}
+
 // saveMeta stores the metadata of st.
 func (s *Service) saveMeta(ctx context.Context, st *queueState) error {
 	st.meta.Created = st.info.CreatedAt.UnixNano()
@@ -334,8 +340,7 @@ func (c *call) applyRedrivePolicy(st *queueState, v string) error {
 	}
 	target, err := c.s.loadQueue(c.ctx(), dlq)
 	if err != nil {
-		var ae *awsapi.Error
-		if errors.As(err, &ae) && ae.Type == "QueueDoesNotExist" {
+		if queueMissing(err) {
 			return bad("Dead letter target does not exist.")
 		}
 		return err
@@ -500,7 +505,6 @@ func (c *call) createQueue() (any, error) {
 	}
 	ctx := c.ctx()
 	existing, err := c.s.loadQueue(ctx, in.QueueName)
-	var ae *awsapi.Error
 	switch {
 	case err == nil:
 		// Idempotent when the request's attributes match the queue's.
@@ -512,7 +516,7 @@ func (c *call) createQueue() (any, error) {
 			return nil, errBatch("QueueAlreadyExists", "QueueNameExists", "A queue already exists with the same name and a different value for attribute(s) %s.", strings.Join(slices.Sorted(maps.Keys(in.Attributes)), ", "))
 		}
 		return createQueueResult{QueueUrl: c.queueURL(in.QueueName)}, nil
-	case errors.As(err, &ae) && ae.Type == "QueueDoesNotExist":
+	case queueMissing(err):
 	default:
 		return nil, err
 	}
@@ -549,10 +553,7 @@ func sameMeta(a, b queueMeta) bool {
 
 func (c *call) deleteQueue() (any, error) {
 	var in queueInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -625,7 +626,7 @@ func (c *call) listQueues() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.s.env.Authorize(c.ctx(), awsapi.Describe, "queue", "*"); err != nil {
+	if err := c.authorize(awsapi.Describe, "*"); err != nil {
 		return nil, err
 	}
 	all, err := c.s.b.ListQueues(c.ctx())
@@ -664,10 +665,7 @@ func (c *call) getQueueURL() (any, error) {
 	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != c.s.env.AccountID {
 		return nil, errQueueDoesNotExist(fmt.Sprintf("this endpoint serves account %s, not %s", c.s.env.AccountID, truncate(in.QueueOwnerAWSAccountId, 20)))
 	}
-	if err := c.authorize(awsapi.Describe, in.QueueName); err != nil {
-		return nil, err
-	}
-	if _, err := c.s.loadQueue(c.ctx(), in.QueueName); err != nil {
+	if _, err := c.authorizedQueue(awsapi.Describe, in.QueueName); err != nil {
 		return nil, err
 	}
 	return getQueueURLResult{QueueUrl: c.queueURL(in.QueueName)}, nil
@@ -675,10 +673,7 @@ func (c *call) getQueueURL() (any, error) {
 
 func (c *call) getQueueAttributes() (any, error) {
 	var in getQueueAttributesInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -710,10 +705,7 @@ func (c *call) getQueueAttributes() (any, error) {
 
 func (c *call) setQueueAttributes() (any, error) {
 	var in setQueueAttributesInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -747,10 +739,7 @@ func (c *call) setQueueAttributes() (any, error) {
 
 func (c *call) purgeQueue() (any, error) {
 	var in queueInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -785,10 +774,7 @@ func (c *call) purgeQueue() (any, error) {
 
 func (c *call) tagQueue() (any, error) {
 	var in tagQueueInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -816,10 +802,7 @@ func (c *call) tagQueue() (any, error) {
 
 func (c *call) untagQueue() (any, error) {
 	var in untagQueueInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -840,10 +823,7 @@ func (c *call) untagQueue() (any, error) {
 
 func (c *call) listQueueTags() (any, error) {
 	var in queueInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -880,10 +860,7 @@ func (s *Service) deadLetterSources(ctx context.Context, dlq string) ([]string, 
 
 func (c *call) listDeadLetterSourceQueues() (any, error) {
 	var in listDeadLetterSourceQueuesInput
-	if err := c.decode(&in); err != nil {
-		return nil, err
-	}
-	name, err := c.queueName(in.QueueUrl)
+	name, err := c.decodeQueue(&in)
 	if err != nil {
 		return nil, err
 	}
@@ -891,7 +868,7 @@ func (c *call) listDeadLetterSourceQueues() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.s.env.Authorize(c.ctx(), awsapi.Describe, "queue", "*"); err != nil {
+	if err := c.authorize(awsapi.Describe, "*"); err != nil {
 		return nil, err
 	}
 	if _, err := c.s.loadQueue(c.ctx(), name); err != nil {
