@@ -450,9 +450,8 @@ func (r awsRun) row(workload, system, protocol string, durable bool, st runStats
 		res.SendsPerSec = float64(res.N) / st.publishElapsed.Seconds()
 	}
 	if len(st.latency) > 0 {
-		us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 		res.LatencyN, res.Rate = len(st.latency), cfg.Rate
-		res.P50us, res.P99us, res.MaxUs = us(percentile(st.latency, 0.50)), us(percentile(st.latency, 0.99)), us(percentile(st.latency, 1))
+		res.P50us, res.P99us, res.MaxUs = micros(percentile(st.latency, 0.50)), micros(percentile(st.latency, 0.99)), micros(percentile(st.latency, 1))
 	}
 	return res
 }

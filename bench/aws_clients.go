@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -39,6 +38,27 @@ type sqsAPI interface {
 	receive(ctx context.Context, queueURL string, max int, wait time.Duration) ([]sqsMessage, error)
 	// deleteBatch is DeleteMessageBatch; an entry that failed is an error.
 	deleteBatch(ctx context.Context, queueURL string, receipts []string) error
+}
+
+// batchError is one failed entry of a batch answer (BatchResultErrorEntry).
+type batchError struct {
+	ID      string `xml:"Id"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// batchErr checks the answer of batch action to sent entries: an error
+// describing the failed entries, or one when not all were acknowledged;
+// nil when every entry was.
+func batchErr(action string, failed []batchError, sent, acked int) error {
+	if len(failed) > 0 {
+		f := failed[0]
+		return fmt.Errorf("%s: %d entries failed, the first (%s) with %s: %s", action, len(failed), f.ID, f.Code, f.Message)
+	}
+	if acked != sent {
+		return fmt.Errorf("%s: %d entries sent, %d acknowledged", action, sent, acked)
+	}
+	return nil
 }
 
 // awsConfig is the SDK configuration of every AWS client of the bench:
@@ -109,14 +129,7 @@ func (s sqsSDK) sendBatch(ctx context.Context, queueURL string, bodies []string)
 	if err != nil {
 		return err
 	}
-	if len(out.Failed) > 0 {
-		f := out.Failed[0]
-		return fmt.Errorf("SendMessageBatch: %d entries failed, the first (%s) with %s: %s", len(out.Failed), aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
-	}
-	if len(out.Successful) != len(bodies) {
-		return fmt.Errorf("SendMessageBatch: %d entries sent, %d acknowledged", len(bodies), len(out.Successful))
-	}
-	return nil
+	return batchErr("SendMessageBatch", sdkBatchErrors(out.Failed), len(bodies), len(out.Successful))
 }
 
 func (s sqsSDK) receive(ctx context.Context, queueURL string, max int, wait time.Duration) ([]sqsMessage, error) {
@@ -142,14 +155,16 @@ func (s sqsSDK) deleteBatch(ctx context.Context, queueURL string, receipts []str
 	if err != nil {
 		return err
 	}
-	if len(out.Failed) > 0 {
-		f := out.Failed[0]
-		return fmt.Errorf("DeleteMessageBatch: %d entries failed, the first (%s) with %s: %s", len(out.Failed), aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message))
+	return batchErr("DeleteMessageBatch", sdkBatchErrors(out.Failed), len(receipts), len(out.Successful))
+}
+
+// sdkBatchErrors converts the SDK's failed entries of a batch answer.
+func sdkBatchErrors(failed []sqstypes.BatchResultErrorEntry) []batchError {
+	out := make([]batchError, len(failed))
+	for i, f := range failed {
+		out[i] = batchError{ID: aws.ToString(f.Id), Code: aws.ToString(f.Code), Message: aws.ToString(f.Message)}
 	}
-	if len(out.Successful) != len(receipts) {
-		return fmt.Errorf("DeleteMessageBatch: %d entries sent, %d acknowledged", len(receipts), len(out.Successful))
-	}
-	return nil
+	return out
 }
 
 // restQueues adapts courier's native API (a Broker opened on
@@ -207,7 +222,7 @@ func (r restQueues) deleteBatch(ctx context.Context, name string, receipts []str
 	return r.b.Queue(name).Ack(ctx, receipts...)
 }
 
-// snsSDK is the aws-sdk-go-v2 SNS client (query protocol), for courier
+// newSNSSDK is the aws-sdk-go-v2 SNS client (query protocol), for courier
 // and goaws alike.
 func newSNSSDK(endpoint string, hc *http.Client) *sns.Client {
 	return sns.NewFromConfig(awsConfig(hc), func(o *sns.Options) { o.BaseEndpoint = aws.String(endpoint) })
@@ -218,6 +233,3 @@ func newSNSSDK(endpoint string, hc *http.Client) *sns.Client {
 func newKinesisSDK(endpoint string, hc *http.Client) *kinesis.Client {
 	return kinesis.NewFromConfig(awsConfig(hc), func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
-
-// kinesisShardIterator is the iterator type the readers start from.
-const kinesisShardIterator = kinesistypes.ShardIteratorTypeTrimHorizon

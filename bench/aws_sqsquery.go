@@ -76,22 +76,6 @@ func (c *sqsQueryClient) call(ctx context.Context, action string, form url.Value
 	return nil
 }
 
-// batchError is one failed entry of a batch answer.
-type batchError struct {
-	ID      string `xml:"Id"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-// batchErr returns an error describing failed entries, or nil.
-func batchErr(action string, failed []batchError) error {
-	if len(failed) == 0 {
-		return nil
-	}
-	f := failed[0]
-	return fmt.Errorf("%s: %d entries failed, the first (%s) with %s: %s", action, len(failed), f.ID, f.Code, f.Message)
-}
-
 func (c *sqsQueryClient) createQueue(ctx context.Context, name string, visibility time.Duration) (string, error) {
 	form := url.Values{
 		"QueueName":         {name},
@@ -160,13 +144,7 @@ func (c *sqsQueryClient) sendBatch(ctx context.Context, queueURL string, bodies 
 	if err := c.call(ctx, "SendMessageBatch", form, &out); err != nil {
 		return err
 	}
-	if err := batchErr("SendMessageBatch", out.Failed); err != nil {
-		return err
-	}
-	if len(out.OK) != len(bodies) {
-		return fmt.Errorf("SendMessageBatch: %d entries sent, %d acknowledged", len(bodies), len(out.OK))
-	}
-	return nil
+	return batchErr("SendMessageBatch", out.Failed, len(bodies), len(out.OK))
 }
 
 func (c *sqsQueryClient) receive(ctx context.Context, queueURL string, max int, wait time.Duration) ([]sqsMessage, error) {
@@ -205,11 +183,5 @@ func (c *sqsQueryClient) deleteBatch(ctx context.Context, queueURL string, recei
 	if err := c.call(ctx, "DeleteMessageBatch", form, &out); err != nil {
 		return err
 	}
-	if err := batchErr("DeleteMessageBatch", out.Failed); err != nil {
-		return err
-	}
-	if len(out.OK) != len(receipts) {
-		return fmt.Errorf("DeleteMessageBatch: %d entries sent, %d acknowledged", len(receipts), len(out.OK))
-	}
-	return nil
+	return batchErr("DeleteMessageBatch", out.Failed, len(receipts), len(out.OK))
 }

@@ -30,13 +30,15 @@ const awsVisibility = 60 * time.Second
 
 // awsBody returns message i's body: its index in awsIndexDigits decimal
 // digits, then ASCII filler up to size bytes. Bodies are text, since SQS
-// and SNS carry text.
+// and SNS carry text. It runs once per message sent, so it allocates only
+// the body.
 func awsBody(i, size int, filler string) string {
 	var b strings.Builder
 	b.Grow(size)
-	idx := strconv.Itoa(i)
-	b.WriteString(strings.Repeat("0", awsIndexDigits-len(idx)))
-	b.WriteString(idx)
+	var digits [awsIndexDigits]byte
+	idx := strconv.AppendInt(digits[:0], int64(i), 10)
+	b.WriteString("0000000000"[:awsIndexDigits-len(idx)])
+	b.Write(idx)
 	b.WriteString(filler[:size-awsIndexDigits])
 	return b.String()
 }
@@ -102,6 +104,12 @@ type runStats struct {
 	serverCPU time.Duration
 }
 
+// count adds d's deliveries, duplicates included, and duplicates to st.
+func (st *runStats) count(d *deliveries) {
+	st.delivered += int(d.distinct.Load() + d.duplicates.Load())
+	st.duplicates += int(d.duplicates.Load())
+}
+
 // awsRun is one workload run's settings.
 type awsRun struct {
 	cfg    AWSConfig
@@ -117,15 +125,61 @@ func (r awsRun) progress(phase string, total int, done *atomic.Int64) (stop func
 	return reportProgress(Config{N: total, LatencyN: total, Progress: r.cfg.Progress}, r.system, phase, done)
 }
 
-// finished cancels a run's context once its last message is in, and
-// remembers when that was.
-type finished struct {
+// completion counts the messages a run settled or read, first deliveries
+// only; once the count reaches total it cancels the run's context and
+// remembers when.
+type completion struct {
+	total  int64
+	done   atomic.Int64
 	once   sync.Once
 	at     time.Time
 	cancel context.CancelFunc
 }
 
-func (f *finished) mark() { f.once.Do(func() { f.at = time.Now(); f.cancel() }) }
+func newCompletion(total int, cancel context.CancelFunc) *completion {
+	return &completion{total: int64(total), cancel: cancel}
+}
+
+// add counts n more messages.
+func (c *completion) add(n int) {
+	if c.done.Add(int64(n)) >= c.total {
+		c.once.Do(func() { c.at = time.Now(); c.cancel() })
+	}
+}
+
+// drainQueue is one consumer of queue url: it receives through q (up to 10
+// messages, waiting wait), checks each body in d, deletes what it received
+// with DeleteMessageBatch and adds the first deliveries to c, until d has
+// every message.
+func drainQueue(ctx context.Context, q sqsAPI, url string, wait time.Duration, d *deliveries, c *completion) error {
+	receipts := make([]string, 0, 10)
+	for !d.complete() {
+		msgs, err := q.receive(ctx, url, 10, wait)
+		if err != nil {
+			return err
+		}
+		receipts = receipts[:0]
+		fresh := 0
+		for _, m := range msgs {
+			ok, err := d.see(m.Body)
+			if err != nil {
+				return err
+			}
+			if ok {
+				fresh++
+			}
+			receipts = append(receipts, m.Receipt)
+		}
+		if len(receipts) == 0 {
+			continue
+		}
+		if err := q.deleteBatch(ctx, url, receipts); err != nil {
+			return err
+		}
+		c.add(fresh)
+	}
+	return nil
+}
 
 // sqsWorkload sends n messages to a fresh queue name with cfg.Concurrency
 // producers calling SendMessageBatch (10 per call) while as many consumers
@@ -139,15 +193,14 @@ func sqsWorkload(ctx context.Context, r awsRun, api sqsAPI, name string) (runSta
 		return runStats{}, fmt.Errorf("create queue: %w", err)
 	}
 	d := newDeliveries(cfg.SQSN, cfg.Size, r.filler)
-	var settled atomic.Int64
-	stop := r.progress("sqs", cfg.SQSN, &settled)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	end := &finished{cancel: cancel}
+	end := newCompletion(cfg.SQSN, cancel)
 	cpu0, err := r.serverCPU()
 	if err != nil {
 		return runStats{}, err
 	}
+	stop := r.progress("sqs", cfg.SQSN, &end.done)
 	start := time.Now()
 	var nextBatch atomic.Int64
 	var lastSent atomic.Int64
@@ -168,42 +221,12 @@ func sqsWorkload(ctx context.Context, r awsRun, api sqsAPI, name string) (runSta
 			lastSent.Store(int64(time.Since(start)))
 		}
 	}
-	consumer := func(ctx context.Context) error {
-		receipts := make([]string, 0, 10)
-		for !d.complete() {
-			msgs, err := api.receive(ctx, url, 10, cfg.Wait)
-			if err != nil {
-				return err
-			}
-			receipts = receipts[:0]
-			fresh := 0
-			for _, m := range msgs {
-				ok, err := d.see(m.Body)
-				if err != nil {
-					return err
-				}
-				if ok {
-					fresh++
-				}
-				receipts = append(receipts, m.Receipt)
-			}
-			if len(receipts) == 0 {
-				continue
-			}
-			if err := api.deleteBatch(ctx, url, receipts); err != nil {
-				return err
-			}
-			if settled.Add(int64(fresh)) >= int64(cfg.SQSN) {
-				end.mark()
-			}
-		}
-		return nil
-	}
+	consumer := func(ctx context.Context) error { return drainQueue(ctx, api, url, cfg.Wait, d, end) }
 	err = producersAndConsumers(runCtx, cfg.Concurrency, producer, cfg.Concurrency, consumer, d.complete)
 	cpu1, cpuErr := r.serverCPU()
 	stop()
-	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastSent.Load()),
-		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load()), serverCPU: cpu1 - cpu0}
+	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastSent.Load()), serverCPU: cpu1 - cpu0}
+	st.count(d)
 	if err = errors.Join(err, cpuErr); err != nil {
 		return st, err
 	}
@@ -294,16 +317,15 @@ func snsWorkload(ctx context.Context, r awsRun, topics *sns.Client, q sqsAPI, na
 		}
 		return true
 	}
-	var settled atomic.Int64
-	stop := r.progress("sns", snsFanout*cfg.SNSN, &settled)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	end := &finished{cancel: cancel}
+	end := newCompletion(snsFanout*cfg.SNSN, cancel)
 	var next, lastPublished atomic.Int64
 	cpu0, err := r.serverCPU()
 	if err != nil {
 		return runStats{}, err
 	}
+	stop := r.progress("sns", snsFanout*cfg.SNSN, &end.done)
 	start := time.Now()
 	publisher := func(ctx context.Context) error {
 		for {
@@ -320,34 +342,8 @@ func snsWorkload(ctx context.Context, r awsRun, topics *sns.Client, q sqsAPI, na
 	var consumerN atomic.Int64
 	consumer := func(ctx context.Context) error {
 		k := int(consumerN.Add(1)-1) % snsFanout
-		d, url := ds[k], urls[k]
-		receipts := make([]string, 0, 10)
-		for !d.complete() {
-			msgs, err := q.receive(ctx, url, 10, cfg.Wait)
-			if err != nil {
-				return fmt.Errorf("queue %d: %w", k, err)
-			}
-			receipts = receipts[:0]
-			fresh := 0
-			for _, m := range msgs {
-				ok, err := d.see(m.Body)
-				if err != nil {
-					return fmt.Errorf("queue %d: %w", k, err)
-				}
-				if ok {
-					fresh++
-				}
-				receipts = append(receipts, m.Receipt)
-			}
-			if len(receipts) == 0 {
-				continue
-			}
-			if err := q.deleteBatch(ctx, url, receipts); err != nil {
-				return fmt.Errorf("queue %d: %w", k, err)
-			}
-			if settled.Add(int64(fresh)) >= int64(snsFanout*cfg.SNSN) {
-				end.mark()
-			}
+		if err := drainQueue(ctx, q, urls[k], cfg.Wait, ds[k], end); err != nil {
+			return fmt.Errorf("queue %d: %w", k, err)
 		}
 		return nil
 	}
@@ -357,14 +353,13 @@ func snsWorkload(ctx context.Context, r awsRun, topics *sns.Client, q sqsAPI, na
 	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPublished.Load()), serverCPU: cpu1 - cpu0}
 	err = errors.Join(err, cpuErr)
 	for _, d := range ds {
-		st.delivered += int(d.distinct.Load() + d.duplicates.Load())
-		st.duplicates += int(d.duplicates.Load())
+		st.count(d)
 	}
 	if err != nil {
 		return st, err
 	}
 	if !complete() {
-		return st, fmt.Errorf("%d of %d deliveries were received", settled.Load(), snsFanout*cfg.SNSN)
+		return st, fmt.Errorf("%d of %d deliveries were received", end.done.Load(), snsFanout*cfg.SNSN)
 	}
 	return st, nil
 }
@@ -377,6 +372,8 @@ const (
 	// kinesisIdlePoll is how long a reader waits after an empty
 	// GetRecords (real Kinesis allows 5 calls per shard and second).
 	kinesisIdlePoll = 10 * time.Millisecond
+	// kinesisShardIterator is the iterator type the readers start from.
+	kinesisShardIterator = kinesistypes.ShardIteratorTypeTrimHorizon
 )
 
 // kinesisWorkload creates a stream of kinesisShards shards, puts
@@ -400,16 +397,15 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 		return runStats{}, fmt.Errorf("list shards: %d shards, created were %d", len(shards.Shards), kinesisShards)
 	}
 	d := newDeliveries(cfg.KinesisN, cfg.Size, r.filler)
-	var read, retried atomic.Int64
-	stop := r.progress("kinesis", cfg.KinesisN, &read)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	end := &finished{cancel: cancel}
-	var nextBatch, lastPut atomic.Int64
+	end := newCompletion(cfg.KinesisN, cancel)
+	var nextBatch, lastPut, retried atomic.Int64
 	cpu0, err := r.serverCPU()
 	if err != nil {
 		return runStats{}, err
 	}
+	stop := r.progress("kinesis", cfg.KinesisN, &end.done)
 	start := time.Now()
 	producer := func(ctx context.Context) error {
 		rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
@@ -418,8 +414,9 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 			if b*kinesisPutBatch >= cfg.KinesisN {
 				return nil
 			}
-			var entries []kinesistypes.PutRecordsRequestEntry
-			for i := b * kinesisPutBatch; i < min(cfg.KinesisN, (b+1)*kinesisPutBatch); i++ {
+			lo, hi := b*kinesisPutBatch, min(cfg.KinesisN, (b+1)*kinesisPutBatch)
+			entries := make([]kinesistypes.PutRecordsRequestEntry, 0, hi-lo)
+			for i := lo; i < hi; i++ {
 				entries = append(entries, kinesistypes.PutRecordsRequestEntry{
 					Data: []byte(awsBody(i, cfg.Size, r.filler)), PartitionKey: aws.String(strconv.FormatUint(rnd.Uint64(), 36)),
 				})
@@ -476,9 +473,7 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 					fresh++
 				}
 			}
-			if read.Add(int64(fresh)) >= int64(cfg.KinesisN) {
-				end.mark()
-			}
+			end.add(fresh)
 			if len(out.Records) == 0 {
 				select {
 				case <-time.After(kinesisIdlePoll):
@@ -492,9 +487,9 @@ func kinesisWorkload(ctx context.Context, r awsRun, kc *kinesis.Client, name str
 	err = producersAndConsumers(runCtx, cfg.Concurrency, producer, kinesisShards, reader, d.complete)
 	cpu1, cpuErr := r.serverCPU()
 	stop()
-	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPut.Load()),
-		delivered: int(d.distinct.Load() + d.duplicates.Load()), duplicates: int(d.duplicates.Load()), retries: int(retried.Load()),
+	st := runStats{elapsed: end.at.Sub(start), publishElapsed: time.Duration(lastPut.Load()), retries: int(retried.Load()),
 		serverCPU: cpu1 - cpu0}
+	st.count(d)
 	if err = errors.Join(err, cpuErr); err != nil {
 		return st, err
 	}
