@@ -428,10 +428,7 @@ func (s *Service) ruleOfARN(field, arn, bus string) (string, error) {
 	if !ok {
 		return "", validationf("%s %q is not a rule ARN", field, truncate(arn, 256))
 	}
-	ruleBus, name := courier.DefaultBus, rest
-	if b, n, two := strings.Cut(rest, "/"); two {
-		ruleBus, name = b, n
-	}
+	ruleBus, name := splitRuleResource(rest)
 	if ruleBus != bus {
 		return "", validationf("%s %q is a rule of bus %s; a replay to bus %s can only be restricted to that bus's rules", field, truncate(arn, 256), ruleBus, bus)
 	}

@@ -23,6 +23,15 @@ func (s *Service) ruleARN(bus, rule string) string {
 	return s.env.ARN("events", "rule/"+bus+"/"+rule)
 }
 
+// splitRuleResource splits the resource of a rule ARN after "rule/"
+// (NAME on the default bus, BUS/NAME on the others): ruleARN's inverse.
+func splitRuleResource(rest string) (bus, name string) {
+	if b, n, two := strings.Cut(rest, "/"); two {
+		return b, n
+	}
+	return courier.DefaultBus, rest
+}
+
 // busName resolves an EventBusName parameter (a name or an event bus ARN;
 // empty is the default bus) to a courier bus name.
 func (s *Service) busName(field, v string) (string, error) {

@@ -2,9 +2,7 @@ package eventbridge
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"net/url"
 	"slices"
 	"strings"
@@ -93,16 +91,6 @@ type apiDestination struct {
 	RateLimit     int32     `json:"rate_limit"`
 	Created       time.Time `json:"created"`
 	Modified      time.Time `json:"modified"`
-}
-
-// newID returns a random UUID for a connection or API destination ARN.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (s *Service) connectionARN(c *connection) string {
@@ -226,19 +214,13 @@ func validHeaderName(s string) bool {
 // applyAuth sets c's authorization from p for authType; update keeps the
 // fields p leaves out.
 func applyAuth(c *connection, authType string, p *authParams, update bool) error {
-	if p != nil {
-		if p.OAuth != nil && p.OAuth.set || authType == authOAuth {
-			return validationf("AuthorizationType OAUTH_CLIENT_CREDENTIALS is not supported: courier's API destinations send a fixed header (API_KEY) or basic credentials (BASIC); it does not fetch OAuth tokens")
-		}
-		if p.ConnectivityParameters != nil && p.ConnectivityParameters.set {
-			return validationf("AuthParameters.ConnectivityParameters are not supported: courier reaches endpoints directly, not through VPC Lattice resources")
-		}
-	}
-	switch authType {
-	case authAPIKey, authBasic:
-	case authOAuth:
+	if authType == authOAuth || p != nil && p.OAuth != nil && p.OAuth.set {
 		return validationf("AuthorizationType OAUTH_CLIENT_CREDENTIALS is not supported: courier's API destinations send a fixed header (API_KEY) or basic credentials (BASIC); it does not fetch OAuth tokens")
-	default:
+	}
+	if p != nil && p.ConnectivityParameters != nil && p.ConnectivityParameters.set {
+		return validationf("AuthParameters.ConnectivityParameters are not supported: courier reaches endpoints directly, not through VPC Lattice resources")
+	}
+	if authType != authAPIKey && authType != authBasic {
 		return validationf("1 validation error detected: Value '%s' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [API_KEY, BASIC, OAUTH_CLIENT_CREDENTIALS]", truncate(authType, 64))
 	}
 	changed := authType != c.AuthType
@@ -296,6 +278,19 @@ func applyAuth(c *connection, authType string, p *authParams, update bool) error
 	return nil
 }
 
+// connSettings are the members of CreateConnection and UpdateConnection
+// that courier does not implement.
+type connSettings struct {
+	InvocationConnectivityParameters *unsupportedParam `json:"InvocationConnectivityParameters"`
+	KmsKeyIdentifier                 *unsupportedParam `json:"KmsKeyIdentifier"`
+}
+
+// refuse fails when an unsupported setting is given.
+func (c connSettings) refuse() error {
+	return refuse(map[string]*unsupportedParam{"InvocationConnectivityParameters": c.InvocationConnectivityParameters, "KmsKeyIdentifier": c.KmsKeyIdentifier},
+		map[string]string{"InvocationConnectivityParameters": "courier reaches endpoints directly, not through VPC Lattice resources", "KmsKeyIdentifier": "courier does not encrypt connections with customer keys"})
+}
+
 // connectionOut is what DescribeConnection returns; secrets are left out.
 type connectionOut struct {
 	Name               string     `json:"Name"`
@@ -307,15 +302,19 @@ type connectionOut struct {
 	CreationTime       *epochTime `json:"CreationTime,omitempty"`
 	LastModifiedTime   *epochTime `json:"LastModifiedTime,omitempty"`
 	LastAuthorizedTime *epochTime `json:"LastAuthorizedTime,omitempty"`
-	AuthParameters     *struct {
-		APIKey *struct {
-			APIKeyName string `json:"ApiKeyName"`
-		} `json:"ApiKeyAuthParameters,omitempty"`
-		Basic *struct {
-			Username string `json:"Username"`
-		} `json:"BasicAuthParameters,omitempty"`
-		InvocationHTTP *connHTTPParams `json:"InvocationHttpParameters,omitempty"`
-	} `json:"AuthParameters,omitempty"`
+	AuthParameters     *authOut   `json:"AuthParameters,omitempty"`
+}
+
+// authOut are a connection's AuthParameters as DescribeConnection returns
+// them: without secrets.
+type authOut struct {
+	APIKey *struct {
+		APIKeyName string `json:"ApiKeyName"`
+	} `json:"ApiKeyAuthParameters,omitempty"`
+	Basic *struct {
+		Username string `json:"Username"`
+	} `json:"BasicAuthParameters,omitempty"`
+	InvocationHTTP *connHTTPParams `json:"InvocationHttpParameters,omitempty"`
 }
 
 // connectionState is the answer of the actions that change a
@@ -351,18 +350,16 @@ func hideSecrets(p *connHTTPParams) *connHTTPParams {
 
 func (s *Service) createConnection(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		Name                             string            `json:"Name"`
-		Description                      *string           `json:"Description"`
-		AuthorizationType                string            `json:"AuthorizationType"`
-		AuthParameters                   *authParams       `json:"AuthParameters"`
-		InvocationConnectivityParameters *unsupportedParam `json:"InvocationConnectivityParameters"`
-		KmsKeyIdentifier                 *unsupportedParam `json:"KmsKeyIdentifier"`
+		Name              string      `json:"Name"`
+		Description       *string     `json:"Description"`
+		AuthorizationType string      `json:"AuthorizationType"`
+		AuthParameters    *authParams `json:"AuthParameters"`
+		connSettings
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := refuse(map[string]*unsupportedParam{"InvocationConnectivityParameters": in.InvocationConnectivityParameters, "KmsKeyIdentifier": in.KmsKeyIdentifier},
-		map[string]string{"InvocationConnectivityParameters": "courier reaches endpoints directly, not through VPC Lattice resources", "KmsKeyIdentifier": "courier does not encrypt connections with customer keys"}); err != nil {
+	if err := in.refuse(); err != nil {
 		return nil, err
 	}
 	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
@@ -375,7 +372,7 @@ func (s *Service) createConnection(ctx context.Context, body []byte) (any, error
 		return nil, validationf("1 validation error detected: Value null at 'authParameters' failed to satisfy constraint: Member must not be null")
 	}
 	now := timeNow()
-	c := &connection{Name: in.Name, ID: newID(), Description: str(in.Description), State: connectionAuthorized, Created: now, Modified: now, LastAuthorized: now}
+	c := &connection{Name: in.Name, ID: awsapi.NewRequestID(), Description: str(in.Description), State: connectionAuthorized, Created: now, Modified: now, LastAuthorized: now}
 	if err := applyAuth(c, in.AuthorizationType, in.AuthParameters, false); err != nil {
 		return nil, err
 	}
@@ -407,15 +404,7 @@ func (s *Service) describeConnection(ctx context.Context, body []byte) (any, err
 	if c.State == connectionDeauthorize {
 		out.StateReason = ptr("deauthorized by DeauthorizeConnection; UpdateConnection with new credentials authorizes it again")
 	}
-	out.AuthParameters = &struct {
-		APIKey *struct {
-			APIKeyName string `json:"ApiKeyName"`
-		} `json:"ApiKeyAuthParameters,omitempty"`
-		Basic *struct {
-			Username string `json:"Username"`
-		} `json:"BasicAuthParameters,omitempty"`
-		InvocationHTTP *connHTTPParams `json:"InvocationHttpParameters,omitempty"`
-	}{InvocationHTTP: hideSecrets(c.HTTP)}
+	out.AuthParameters = &authOut{InvocationHTTP: hideSecrets(c.HTTP)}
 	switch c.AuthType {
 	case authAPIKey:
 		out.AuthParameters.APIKey = &struct {
@@ -431,18 +420,16 @@ func (s *Service) describeConnection(ctx context.Context, body []byte) (any, err
 
 func (s *Service) updateConnection(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		Name                             string            `json:"Name"`
-		Description                      *string           `json:"Description"`
-		AuthorizationType                *string           `json:"AuthorizationType"`
-		AuthParameters                   *authParams       `json:"AuthParameters"`
-		InvocationConnectivityParameters *unsupportedParam `json:"InvocationConnectivityParameters"`
-		KmsKeyIdentifier                 *unsupportedParam `json:"KmsKeyIdentifier"`
+		Name              string      `json:"Name"`
+		Description       *string     `json:"Description"`
+		AuthorizationType *string     `json:"AuthorizationType"`
+		AuthParameters    *authParams `json:"AuthParameters"`
+		connSettings
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := refuse(map[string]*unsupportedParam{"InvocationConnectivityParameters": in.InvocationConnectivityParameters, "KmsKeyIdentifier": in.KmsKeyIdentifier},
-		map[string]string{"InvocationConnectivityParameters": "courier reaches endpoints directly, not through VPC Lattice resources", "KmsKeyIdentifier": "courier does not encrypt connections with customer keys"}); err != nil {
+	if err := in.refuse(); err != nil {
 		return nil, err
 	}
 	if err := checkName("name", in.Name, maxConnectionNameLen); err != nil {
@@ -475,13 +462,7 @@ func (s *Service) updateConnection(ctx context.Context, body []byte) (any, error
 	if in.AuthParameters != nil || in.AuthorizationType != nil {
 		c.State, c.LastAuthorized = connectionAuthorized, now
 	}
-	if err := s.rebuildUsers(ctx, func(d *apiDestination) bool { return d.ConnectionArn == s.connectionARN(c) }, c); err != nil {
-		return nil, err
-	}
-	if err := s.env.Meta.Put(ctx, connectionKey+c.Name, c); err != nil {
-		return nil, metaErr(err)
-	}
-	return s.stateOf(c), nil
+	return s.saveConnection(ctx, c)
 }
 
 func (s *Service) deauthorizeConnection(ctx context.Context, body []byte) (any, error) {
@@ -497,7 +478,14 @@ func (s *Service) deauthorizeConnection(ctx context.Context, body []byte) (any, 
 	}
 	c.APIKeyValue, c.Password = "", ""
 	c.State, c.Modified = connectionDeauthorize, timeNow()
-	if err := s.rebuildUsers(ctx, func(d *apiDestination) bool { return d.ConnectionArn == s.connectionARN(c) }, c); err != nil {
+	return s.saveConnection(ctx, c)
+}
+
+// saveConnection puts again the targets of c's API destinations, so that
+// they carry c's new credentials, then stores c; it answers with c's state.
+func (s *Service) saveConnection(ctx context.Context, c *connection) (any, error) {
+	arn := s.connectionARN(c)
+	if err := s.rebuildUsers(ctx, func(d *apiDestination) bool { return d.ConnectionArn == arn }, c); err != nil {
 		return nil, err
 	}
 	if err := s.env.Meta.Put(ctx, connectionKey+c.Name, c); err != nil {
@@ -672,7 +660,7 @@ func (s *Service) createAPIDestination(ctx context.Context, body []byte) (any, e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := timeNow()
-	d := &apiDestination{Name: in.Name, ID: newID(), RateLimit: defaultRateLimit, Created: now, Modified: now}
+	d := &apiDestination{Name: in.Name, ID: awsapi.NewRequestID(), RateLimit: defaultRateLimit, Created: now, Modified: now}
 	if err := s.apply(d, &in); err != nil {
 		return nil, err
 	}
@@ -725,17 +713,17 @@ func (s *Service) updateAPIDestination(ctx context.Context, body []byte) (any, e
 	if err != nil {
 		return nil, err
 	}
+	old := *d
 	if err := s.apply(d, &in); err != nil {
 		return nil, err
 	}
 	d.Modified = timeNow()
 	// Store first: rebuilding the targets reads the destination.
-	old, _ := s.getDestination(in.Name)
 	if err := s.env.Meta.Put(ctx, destinationKey+d.Name, d); err != nil {
 		return nil, metaErr(err)
 	}
 	if err := s.rebuildUsers(ctx, func(x *apiDestination) bool { return x.Name == d.Name }, nil); err != nil {
-		_ = s.env.Meta.Put(ctx, destinationKey+d.Name, old) // the targets keep the old settings
+		_ = s.env.Meta.Put(ctx, destinationKey+d.Name, &old) // the targets keep the old settings
 		return nil, err
 	}
 	return destinationState(s.destinationOut(d)), nil

@@ -30,6 +30,9 @@ const (
 	destinationKey = metaPrefix + "api-destination/"
 )
 
+// targetRecordKey is the key of the awsTarget of target id of a rule.
+func targetRecordKey(bus, rule, id string) string { return targetKey + bus + "/" + rule + "/" + id }
+
 // busMeta is what a bus has beyond courier's BusInfo.
 type busMeta struct {
 	// Description replaces courier's once UpdateEventBus set it (courier

@@ -238,15 +238,21 @@ func (s *Service) deleteRule(ctx context.Context, body []byte) (any, error) {
 	return struct{}{}, metaErr(s.forgetRule(ctx, ref.bus, ref.name))
 }
 
-func (s *Service) describeRule(ctx context.Context, body []byte) (any, error) {
+// requestedRule decodes the body of a rule action whose members are Name
+// and EventBusName, and resolves the rule with perm on its bus.
+func (s *Service) requestedRule(ctx context.Context, body []byte, perm awsapi.Permission) (ruleRef, error) {
 	var in struct {
 		Name         string `json:"Name"`
 		EventBusName string `json:"EventBusName"`
 	}
 	if err := decode(body, &in); err != nil {
-		return nil, err
+		return ruleRef{}, err
 	}
-	ref, err := s.authorizedRule(ctx, awsapi.Describe, "name", in.Name, in.EventBusName)
+	return s.authorizedRule(ctx, perm, "name", in.Name, in.EventBusName)
+}
+
+func (s *Service) describeRule(ctx context.Context, body []byte) (any, error) {
+	ref, err := s.requestedRule(ctx, body, awsapi.Describe)
 	if err != nil {
 		return nil, err
 	}
@@ -323,14 +329,7 @@ func (s *Service) disableRule(ctx context.Context, body []byte) (any, error) {
 
 // setRuleState is EnableRule and DisableRule.
 func (s *Service) setRuleState(ctx context.Context, body []byte, st driver.RuleState) (any, error) {
-	var in struct {
-		Name         string `json:"Name"`
-		EventBusName string `json:"EventBusName"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	ref, err := s.authorizedRule(ctx, awsapi.Manage, "name", in.Name, in.EventBusName)
+	ref, err := s.requestedRule(ctx, body, awsapi.Manage)
 	if err != nil {
 		return nil, err
 	}

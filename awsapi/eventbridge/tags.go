@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
 )
 
@@ -34,11 +33,7 @@ func (s *Service) taggable(ctx context.Context, perm awsapi.Permission, arn stri
 		}
 		return busTagsKey + bus, nil
 	case strings.HasPrefix(res, "rule/"):
-		rest := strings.TrimPrefix(res, "rule/")
-		bus, name := courier.DefaultBus, rest
-		if b, n, two := strings.Cut(rest, "/"); two {
-			bus, name = b, n
-		}
+		bus, name := splitRuleResource(strings.TrimPrefix(res, "rule/"))
 		ref, err := s.authorizedRule(ctx, perm, "ResourceARN", name, bus)
 		if err != nil {
 			return "", err

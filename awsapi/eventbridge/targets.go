@@ -47,26 +47,32 @@ type httpParameters struct {
 	QueryStringParameters map[string]string `json:"QueryStringParameters,omitempty"`
 }
 
+// kinesisParameters are EventBridge's KinesisParameters.
+type kinesisParameters struct {
+	PartitionKeyPath *string `json:"PartitionKeyPath"`
+}
+
+// deadLetterConfig is EventBridge's DeadLetterConfig of a target.
+type deadLetterConfig struct {
+	Arn *string `json:"Arn,omitempty"`
+}
+
 // awsTarget is an EventBridge Target: what PutTargets takes, what the
 // metadata store keeps and what ListTargetsByRule returns.
 type awsTarget struct {
-	ID               string            `json:"Id"`
-	Arn              string            `json:"Arn"`
-	RoleArn          *string           `json:"RoleArn,omitempty"`
-	Input            *string           `json:"Input,omitempty"`
-	InputPath        *string           `json:"InputPath,omitempty"`
-	InputTransformer *inputTransformer `json:"InputTransformer,omitempty"`
-	KinesisParams    *struct {
-		PartitionKeyPath *string `json:"PartitionKeyPath"`
-	} `json:"KinesisParameters,omitempty"`
-	SqsParameters *struct {
+	ID               string             `json:"Id"`
+	Arn              string             `json:"Arn"`
+	RoleArn          *string            `json:"RoleArn,omitempty"`
+	Input            *string            `json:"Input,omitempty"`
+	InputPath        *string            `json:"InputPath,omitempty"`
+	InputTransformer *inputTransformer  `json:"InputTransformer,omitempty"`
+	KinesisParams    *kinesisParameters `json:"KinesisParameters,omitempty"`
+	SqsParameters    *struct {
 		MessageGroupID *string `json:"MessageGroupId,omitempty"`
 	} `json:"SqsParameters,omitempty"`
-	HTTPParameters   *httpParameters `json:"HttpParameters,omitempty"`
-	RetryPolicy      *retryPolicy    `json:"RetryPolicy,omitempty"`
-	DeadLetterConfig *struct {
-		Arn *string `json:"Arn,omitempty"`
-	} `json:"DeadLetterConfig,omitempty"`
+	HTTPParameters   *httpParameters   `json:"HttpParameters,omitempty"`
+	RetryPolicy      *retryPolicy      `json:"RetryPolicy,omitempty"`
+	DeadLetterConfig *deadLetterConfig `json:"DeadLetterConfig,omitempty"`
 
 	AppSyncParameters           *unsupportedParam `json:"AppSyncParameters,omitempty"`
 	BatchParameters             *unsupportedParam `json:"BatchParameters,omitempty"`
@@ -288,10 +294,7 @@ func (s *Service) awsFromCourier(t courier.Target) awsTarget {
 		out.Arn = s.busARN(t.Bus)
 	}
 	if t.PartitionKeyPath != "" {
-		p := t.PartitionKeyPath
-		out.KinesisParams = &struct {
-			PartitionKeyPath *string `json:"PartitionKeyPath"`
-		}{&p}
+		out.KinesisParams = &kinesisParameters{PartitionKeyPath: &t.PartitionKeyPath}
 	}
 	if len(t.Input) > 0 {
 		out.Input = ptr(string(t.Input))
@@ -308,9 +311,7 @@ func (s *Service) awsFromCourier(t courier.Target) awsTarget {
 	}
 	if t.DeadLetterQueue != "" {
 		arn := s.env.ARN("sqs", t.DeadLetterQueue)
-		out.DeadLetterConfig = &struct {
-			Arn *string `json:"Arn,omitempty"`
-		}{&arn}
+		out.DeadLetterConfig = &deadLetterConfig{Arn: &arn}
 	}
 	return out
 }
@@ -319,7 +320,7 @@ func (s *Service) awsFromCourier(t courier.Target) awsTarget {
 // still describes it (same kind and resource), else ok false.
 func (s *Service) targetRecord(bus, rule string, t courier.Target) (awsTarget, bool, error) {
 	var rec awsTarget
-	found, err := s.env.Meta.Get(targetKey+bus+"/"+rule+"/"+t.ID, &rec)
+	found, err := s.env.Meta.Get(targetRecordKey(bus, rule, t.ID), &rec)
 	if err != nil || !found {
 		return rec, false, metaErr(err)
 	}
@@ -480,7 +481,7 @@ func (s *Service) putTargets(ctx context.Context, body []byte) (any, error) {
 			return nil, err
 		}
 		for _, t := range goodAWS {
-			if err := s.env.Meta.Put(ctx, targetKey+ref.bus+"/"+ref.name+"/"+t.ID, t); err != nil {
+			if err := s.env.Meta.Put(ctx, targetRecordKey(ref.bus, ref.name, t.ID), t); err != nil {
 				return nil, metaErr(err)
 			}
 		}
@@ -536,7 +537,7 @@ func (s *Service) removeTargets(ctx context.Context, body []byte) (any, error) {
 			return nil, err
 		}
 		for _, id := range remove {
-			if err := s.env.Meta.Delete(ctx, targetKey+ref.bus+"/"+ref.name+"/"+id); err != nil {
+			if err := s.env.Meta.Delete(ctx, targetRecordKey(ref.bus, ref.name, id)); err != nil {
 				return nil, metaErr(err)
 			}
 		}

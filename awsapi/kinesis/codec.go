@@ -175,7 +175,7 @@ func writeOutput(w http.ResponseWriter, r *awsapi.Request, out any) {
 		body, err = json.Marshal(out)
 	}
 	if err != nil {
-		writeError(w, r, &awsapi.Error{Code: "InternalFailure", Type: "InternalFailureException", Message: "encoding the response: " + err.Error(), Server: true})
+		writeError(w, r, internal(fmt.Errorf("encoding the response: %w", err)))
 		return
 	}
 	h := w.Header()
@@ -195,10 +195,7 @@ func writeError(w http.ResponseWriter, r *awsapi.Request, err error) {
 		return
 	}
 	e := awsapi.AsError(err)
-	typ := e.Type
-	if typ == "" {
-		typ = e.Code
-	}
+	typ := typeName(e)
 	status := e.Status
 	switch {
 	case status != 0:

@@ -161,8 +161,8 @@ func (s *Service) listConsumers(c *call, in *listConsumersInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != k.info.CreatedAt.UnixMilli() {
-		return nil, kerr(codeNotFound, "Stream %s under account %s with creation timestamp %v not found.", k.name, s.env.AccountID, in.StreamCreationTimestamp.Time)
+	if err := s.checkCreated(k, in.StreamCreationTimestamp); err != nil {
+		return nil, err
 	}
 	after := ""
 	if in.NextToken != nil {
@@ -189,7 +189,7 @@ func (s *Service) listConsumers(c *call, in *listConsumersInput) (any, error) {
 			continue
 		}
 		if len(out.Consumers) == limit {
-			out.NextToken = encodeToken(shardsToken{Stream: k.name, Created: k.info.CreatedAt.UnixNano(), After: out.Consumers[limit-1].ConsumerName, Issued: time.Now().Unix()})
+			out.NextToken = k.pageToken(out.Consumers[limit-1].ConsumerName)
 			break
 		}
 		out.Consumers = append(out.Consumers, s.consumerShape(k.name, name, cons[name]))

@@ -169,7 +169,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 	}
 	select {
 	case <-s.done:
-		writeError(w, r, internal(errors.New("the Kinesis service is shut down")))
+		writeError(w, r, internal(errClosed))
 		return
 	default:
 	}

@@ -252,10 +252,21 @@ type shardsToken struct {
 // valid, as in Kinesis.
 const tokenTTL = 300 * time.Second
 
-func encodeToken(v any) *string {
-	b, _ := json.Marshal(v)
+// pageToken is the NextToken of a ListShards or ListStreamConsumers page
+// of k that ended at after.
+func (k *kstream) pageToken(after string) *string {
+	b, _ := json.Marshal(shardsToken{Stream: k.name, Created: k.info.CreatedAt.UnixNano(), After: after, Issued: time.Now().Unix()})
 	s := base64.RawURLEncoding.EncodeToString(b)
 	return &s
+}
+
+// checkCreated fails with ResourceNotFoundException when the
+// StreamCreationTimestamp ts, when given, is not k's creation time.
+func (s *Service) checkCreated(k *kstream, ts *epochTime) error {
+	if ts != nil && ts.UnixMilli() != k.info.CreatedAt.UnixMilli() {
+		return kerr(codeNotFound, "Stream %s under account %s with creation timestamp %v not found.", k.name, s.env.AccountID, ts.Time)
+	}
+	return nil
 }
 
 // decodeToken reads a NextToken into v and checks its age.
@@ -297,8 +308,8 @@ func (s *Service) listShards(c *call, in *listShardsInput) (any, error) {
 		if k, err = s.lookupRef(c, awsapi.Describe, &in.streamRef); err != nil {
 			return nil, err
 		}
-		if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != k.info.CreatedAt.UnixMilli() {
-			return nil, kerr(codeNotFound, "Stream %s under account %s with creation timestamp %v not found.", k.name, s.env.AccountID, in.StreamCreationTimestamp.Time)
+		if err := s.checkCreated(k, in.StreamCreationTimestamp); err != nil {
+			return nil, err
 		}
 		if in.ExclusiveStartShardID != nil {
 			after = *in.ExclusiveStartShardID
@@ -325,7 +336,7 @@ func (s *Service) listShards(c *call, in *listShardsInput) (any, error) {
 	shards, more := k.shardList(after, limit)
 	out := &listShardsOutput{Shards: shards}
 	if more {
-		out.NextToken = encodeToken(shardsToken{Stream: k.name, Created: k.info.CreatedAt.UnixNano(), After: shards[len(shards)-1].ShardID, Issued: time.Now().Unix()})
+		out.NextToken = k.pageToken(shards[len(shards)-1].ShardID)
 	}
 	return out, nil
 }

@@ -69,7 +69,7 @@ func (s *Service) register(ctx context.Context, key string) (context.Context, fu
 	defer s.mu.Unlock()
 	select {
 	case <-s.done:
-		return nil, nil, internal(errors.New("the Kinesis service is shut down"))
+		return nil, nil, internal(errClosed)
 	default:
 	}
 	if old, ok := s.subs[key]; ok {
@@ -135,7 +135,7 @@ func (s *Service) subscribeToShard(c *call, in *subscribeInput) (any, error) {
 	defer done()
 	ctx, cancel := context.WithTimeout(ctx, subscriptionTTL)
 	defer cancel()
-	sess := &session{s: s, c: c, k: k, partition: p, enc: eventstream.NewEncoder()}
+	sess := &session{s: s, c: c, k: k, partition: p, enc: eventstream.NewEncoder(), rc: http.NewResponseController(c.w)}
 	sess.run(ctx, next)
 	return streamed, nil
 }
@@ -147,6 +147,7 @@ type session struct {
 	k         *kstream
 	partition int
 	enc       *eventstream.Encoder
+	rc        *http.ResponseController // of c.w
 }
 
 // run streams the shard from offset next until ctx ends (5 minutes, the
@@ -156,14 +157,13 @@ func (ss *session) run(ctx context.Context, next int64) {
 	// Once ctx ends, writes get a deadline, so that a write blocked on a
 	// client that does not read returns. finished keeps the deadline from
 	// being set after run returned, when w is no longer this session's.
-	rc := http.NewResponseController(w)
 	var mu sync.Mutex
 	finished := false
 	stop := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !finished {
-			_ = rc.SetWriteDeadline(time.Now().Add(endWriteGrace))
+			_ = ss.rc.SetWriteDeadline(time.Now().Add(endWriteGrace))
 		}
 	})
 	defer func() {
@@ -221,11 +221,7 @@ func (ss *session) end(ctx context.Context, err error) {
 	default:
 		return
 	}
-	typ := e.Type
-	if typ == "" {
-		typ = e.Code
-	}
-	_ = ss.send("exception", typ, struct {
+	_ = ss.send("exception", typeName(e), struct {
 		Message string `json:"message"`
 	}{e.Message})
 }
@@ -256,5 +252,5 @@ func (ss *session) send(msgType, eventType string, v any) error {
 	if err := ss.enc.Encode(ss.c.w, msg); err != nil {
 		return err
 	}
-	return http.NewResponseController(ss.c.w).Flush()
+	return ss.rc.Flush()
 }

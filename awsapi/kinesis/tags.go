@@ -26,6 +26,25 @@ func checkNewTags(add, existing map[string]string) error {
 	return nil
 }
 
+// addTags adds the tags add to *tags, checked as checkNewTags does.
+func addTags(tags *map[string]string, add map[string]string) error {
+	if err := checkNewTags(add, *tags); err != nil {
+		return err
+	}
+	if *tags == nil {
+		*tags = map[string]string{}
+	}
+	maps.Copy(*tags, add)
+	return nil
+}
+
+// removeTags removes keys from tags; missing keys are ignored.
+func removeTags(tags map[string]string, keys []string) {
+	for _, key := range keys {
+		delete(tags, key)
+	}
+}
+
 // sortedTags returns tags as a list sorted by key.
 func sortedTags(tags map[string]string) []tag {
 	out := make([]tag, 0, len(tags))
@@ -45,16 +64,7 @@ func (s *Service) addTagsToStream(c *call, in *addTagsInput) (any, error) {
 
 // tagStream adds tags to a stream.
 func (s *Service) tagStream(c *call, k *kstream, tags map[string]string) error {
-	return s.updateStreamMeta(c.ctx, k, func(m *streamMeta) error {
-		if err := checkNewTags(tags, m.Tags); err != nil {
-			return err
-		}
-		if m.Tags == nil {
-			m.Tags = map[string]string{}
-		}
-		maps.Copy(m.Tags, tags)
-		return nil
-	})
+	return s.updateStreamMeta(c.ctx, k, func(m *streamMeta) error { return addTags(&m.Tags, tags) })
 }
 
 func (s *Service) removeTagsFromStream(c *call, in *removeTagsInput) (any, error) {
@@ -68,9 +78,7 @@ func (s *Service) removeTagsFromStream(c *call, in *removeTagsInput) (any, error
 // untagStream removes tag keys from a stream; missing keys are ignored.
 func (s *Service) untagStream(c *call, k *kstream, keys []string) error {
 	return s.updateStreamMeta(c.ctx, k, func(m *streamMeta) error {
-		for _, key := range keys {
-			delete(m.Tags, key)
-		}
+		removeTags(m.Tags, keys)
 		return nil
 	})
 }
@@ -143,16 +151,7 @@ func (s *Service) tagResource(c *call, in *tagResourceInput) (any, error) {
 	if res.consumer == "" {
 		return nil, s.tagStream(c, k, in.Tags)
 	}
-	return nil, s.updateConsumer(c, k, res.consumer, *in.ResourceARN, func(m *consumerMeta) error {
-		if err := checkNewTags(in.Tags, m.Tags); err != nil {
-			return err
-		}
-		if m.Tags == nil {
-			m.Tags = map[string]string{}
-		}
-		maps.Copy(m.Tags, in.Tags)
-		return nil
-	})
+	return nil, s.updateConsumer(c, k, res.consumer, *in.ResourceARN, func(m *consumerMeta) error { return addTags(&m.Tags, in.Tags) })
 }
 
 func (s *Service) untagResource(c *call, in *untagResourceInput) (any, error) {
@@ -164,9 +163,7 @@ func (s *Service) untagResource(c *call, in *untagResourceInput) (any, error) {
 		return nil, s.untagStream(c, k, in.TagKeys)
 	}
 	return nil, s.updateConsumer(c, k, res.consumer, *in.ResourceARN, func(m *consumerMeta) error {
-		for _, key := range in.TagKeys {
-			delete(m.Tags, key)
-		}
+		removeTags(m.Tags, in.TagKeys)
 		return nil
 	})
 }
