@@ -26,7 +26,7 @@ func (a ARN) String() string {
 func ParseARN(s string) (ARN, error) {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
-		return ARN{}, Errorf("InvalidParameterValue", "%q is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)", truncate(s, 256))
+		return ARN{}, Errorf("InvalidParameterValue", "%q is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE)", Truncate(s, 256))
 	}
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
 }
@@ -48,17 +48,17 @@ func (e *Env) ParseOwnARN(s, service, code string) (string, error) {
 	}
 	switch {
 	case a.Service != service:
-		return "", Errorf(code, "%q is an ARN of service %q; expected %q", truncate(s, 256), a.Service, service)
+		return "", Errorf(code, "%q is an ARN of service %q; expected %q", Truncate(s, 256), a.Service, service)
 	case a.Region != e.Region:
-		return "", Errorf(code, "%q is in region %q; this endpoint serves %q", truncate(s, 256), a.Region, e.Region)
+		return "", Errorf(code, "%q is in region %q; this endpoint serves %q", Truncate(s, 256), a.Region, e.Region)
 	case a.Account != e.AccountID:
-		return "", Errorf(code, "%q is in account %q; this endpoint serves account %q", truncate(s, 256), a.Account, e.AccountID)
+		return "", Errorf(code, "%q is in account %q; this endpoint serves account %q", Truncate(s, 256), a.Account, e.AccountID)
 	}
 	return a.Resource, nil
 }
 
-// truncate shortens s for an error message.
-func truncate(s string, n int) string {
+// Truncate shortens s to n bytes and "..." for an error message.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -104,7 +104,7 @@ func ValidateAttributes(field string, attrs map[string]MessageAttribute) error {
 				return Errorf("InvalidParameterValue", "%s %s: a Number attribute needs a StringValue and no BinaryValue", field, name)
 			}
 			if _, err := strconv.ParseFloat(a.StringValue, 64); err != nil {
-				return Errorf("InvalidParameterValue", "%s %s: %q is not a number", field, name, truncate(a.StringValue, 64))
+				return Errorf("InvalidParameterValue", "%s %s: %q is not a number", field, name, Truncate(a.StringValue, 64))
 			}
 		default:
 			if len(a.BinaryValue) != 0 || a.StringValue == "" {

@@ -50,7 +50,7 @@ func DecodeRequest(r *http.Request, maxBody int64) (*Call, error) {
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		svc, action, ok := strings.Cut(target, ".")
 		if !ok || svc == "" || action == "" {
-			return nil, &Error{Code: "UnknownOperationException", Message: "X-Amz-Target " + truncate(target, 128) + " is not Service.Action"}
+			return nil, &Error{Code: "UnknownOperationException", Message: "X-Amz-Target " + Truncate(target, 128) + " is not Service.Action"}
 		}
 		c.Target, c.Action = svc, action
 		c.CBOR = strings.HasPrefix(r.Header.Get("Content-Type"), ContentTypeCBOR11)
@@ -58,7 +58,7 @@ func DecodeRequest(r *http.Request, maxBody int64) (*Call, error) {
 	}
 	ct := r.Header.Get("Content-Type")
 	if len(body) > 0 && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return nil, Errorf("MissingAction", "a request without X-Amz-Target must be form-encoded (Content-Type application/x-www-form-urlencoded), not %q", truncate(ct, 64))
+		return nil, Errorf("MissingAction", "a request without X-Amz-Target must be form-encoded (Content-Type application/x-www-form-urlencoded), not %q", Truncate(ct, 64))
 	}
 	form, err := ParseQuery(r.URL.RawQuery, body)
 	if err != nil {

@@ -37,8 +37,9 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// status returns the HTTP status of e.
-func (e *Error) status() int {
+// HTTPStatus returns the HTTP status of e: Status, or 500 for a service
+// error and 400 for a caller's.
+func (e *Error) HTTPStatus() int {
 	switch {
 	case e.Status != 0:
 		return e.Status
@@ -48,8 +49,9 @@ func (e *Error) status() int {
 	return http.StatusBadRequest
 }
 
-// typeName is the JSON __type shape name of e.
-func (e *Error) typeName() string {
+// TypeName is the __type shape name of e (without a namespace): Type,
+// or Code when Type is empty.
+func (e *Error) TypeName() string {
 	if e.Type != "" {
 		return e.Type
 	}
@@ -58,7 +60,7 @@ func (e *Error) typeName() string {
 
 // fault is "Sender" or "Receiver", as query-protocol errors say.
 func (e *Error) fault() string {
-	if e.Server || e.status() >= 500 {
+	if e.Server || e.HTTPStatus() >= 500 {
 		return "Receiver"
 	}
 	return "Sender"
@@ -81,18 +83,18 @@ func AsError(err error) *Error {
 // query protocol's code.
 func WriteJSONError(w http.ResponseWriter, err error, contentType, namespace string, queryCompatible bool) {
 	e := AsError(err)
-	typ := e.typeName()
+	typ := e.TypeName()
 	if namespace != "" {
 		typ = namespace + "#" + typ
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("X-Amzn-ErrorType", e.typeName())
+	h.Set("X-Amzn-ErrorType", e.TypeName())
 	if queryCompatible {
 		h.Set("X-Amzn-Query-Error", e.Code+";"+e.fault())
 	}
 	h.Set("X-Amzn-RequestId", RequestID(w))
-	w.WriteHeader(e.status())
+	w.WriteHeader(e.HTTPStatus())
 	_ = json.NewEncoder(w).Encode(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -122,7 +124,7 @@ func WriteQueryError(w http.ResponseWriter, err error, xmlns string) {
 	doc.Error.Message = e.Message
 	doc.RequestID = RequestID(w)
 	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(e.status())
+	w.WriteHeader(e.HTTPStatus())
 	_, _ = w.Write([]byte(xml.Header))
 	_ = xml.NewEncoder(w).Encode(doc)
 }

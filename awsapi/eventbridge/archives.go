@@ -91,7 +91,7 @@ func (s *Service) archiveName(field, v string) (string, error) {
 		}
 		var ok bool
 		if name, ok = strings.CutPrefix(res, "archive/"); !ok {
-			return "", validationf("%s %q is not an archive ARN (arn:aws:events:REGION:ACCOUNT:archive/NAME)", field, truncate(v, 256))
+			return "", validationf("%s %q is not an archive ARN (arn:aws:events:REGION:ACCOUNT:archive/NAME)", field, awsapi.Truncate(v, 256))
 		}
 	}
 	return name, checkName(field, name, maxArchiveNameLen)
@@ -179,7 +179,7 @@ func (s *Service) createArchive(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	if !strings.HasPrefix(in.EventSourceArn, "arn:") {
-		return nil, validationf("EventSourceArn %q is not an event bus ARN", truncate(in.EventSourceArn, 256))
+		return nil, validationf("EventSourceArn %q is not an event bus ARN", awsapi.Truncate(in.EventSourceArn, 256))
 	}
 	bus, err := s.busName("EventSourceArn", in.EventSourceArn)
 	if err != nil {
@@ -279,7 +279,7 @@ func (s *Service) listArchives(ctx context.Context, body []byte) (any, error) {
 	switch st := str(in.State); st {
 	case "", "ENABLED", "DISABLED", "CREATING", "UPDATING", "CREATE_FAILED", "UPDATE_FAILED":
 	default:
-		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, CREATING, UPDATING, CREATE_FAILED, UPDATE_FAILED]", truncate(st, 64))
+		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, CREATING, UPDATING, CREATE_FAILED, UPDATE_FAILED]", awsapi.Truncate(st, 64))
 	}
 	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", authBus); err != nil {
 		return nil, err
@@ -426,11 +426,11 @@ func (s *Service) ruleOfARN(field, arn, bus string) (string, error) {
 	}
 	rest, ok := strings.CutPrefix(res, "rule/")
 	if !ok {
-		return "", validationf("%s %q is not a rule ARN", field, truncate(arn, 256))
+		return "", validationf("%s %q is not a rule ARN", field, awsapi.Truncate(arn, 256))
 	}
 	ruleBus, name := splitRuleResource(rest)
 	if ruleBus != bus {
-		return "", validationf("%s %q is a rule of bus %s; a replay to bus %s can only be restricted to that bus's rules", field, truncate(arn, 256), ruleBus, bus)
+		return "", validationf("%s %q is a rule of bus %s; a replay to bus %s can only be restricted to that bus's rules", field, awsapi.Truncate(arn, 256), ruleBus, bus)
 	}
 	return name, checkName(field, name, maxRuleNameLen)
 }
@@ -463,14 +463,14 @@ func (s *Service) startReplay(ctx context.Context, body []byte) (any, error) {
 		return nil, validationf("EventStartTime must be before EventEndTime")
 	}
 	if !strings.HasPrefix(in.EventSourceArn, "arn:") {
-		return nil, validationf("EventSourceArn %q is not an archive ARN", truncate(in.EventSourceArn, 256))
+		return nil, validationf("EventSourceArn %q is not an archive ARN", awsapi.Truncate(in.EventSourceArn, 256))
 	}
 	archive, err := s.archiveName("EventSourceArn", in.EventSourceArn)
 	if err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(in.Destination.Arn, "arn:") {
-		return nil, validationf("Destination.Arn %q is not an event bus ARN", truncate(in.Destination.Arn, 256))
+		return nil, validationf("Destination.Arn %q is not an event bus ARN", awsapi.Truncate(in.Destination.Arn, 256))
 	}
 	bus, err := s.busName("Destination.Arn", in.Destination.Arn)
 	if err != nil {
@@ -573,7 +573,7 @@ func (s *Service) listReplays(ctx context.Context, body []byte) (any, error) {
 	switch st := str(in.State); st {
 	case "", "STARTING", "RUNNING", "CANCELLING", "COMPLETED", "CANCELLED", "FAILED":
 	default:
-		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [STARTING, RUNNING, CANCELLING, COMPLETED, CANCELLED, FAILED]", truncate(st, 64))
+		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [STARTING, RUNNING, CANCELLING, COMPLETED, CANCELLED, FAILED]", awsapi.Truncate(st, 64))
 	}
 	if err := s.env.Authorize(ctx, awsapi.Describe, "bus", "*"); err != nil {
 		return nil, err

@@ -46,11 +46,11 @@ func (s *Service) busName(field, v string) (string, error) {
 		}
 		var ok bool
 		if name, ok = strings.CutPrefix(res, "event-bus/"); !ok {
-			return "", validationf("%s %q is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)", field, truncate(v, 256))
+			return "", validationf("%s %q is not an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)", field, awsapi.Truncate(v, 256))
 		}
 	}
 	if strings.HasPrefix(name, "aws.partner/") {
-		return "", validationf("%s %q: partner event buses are not supported by courier", field, truncate(v, 256))
+		return "", validationf("%s %q: partner event buses are not supported by courier", field, awsapi.Truncate(v, 256))
 	}
 	if err := driver.ValidateBusName(field, name); err != nil {
 		return "", validationf("%s: %v", field, err)
@@ -141,7 +141,7 @@ func (s *Service) createEventBus(ctx context.Context, body []byte) (any, error) 
 		return nil, validationf("parameter EventSourceName is not supported: partner event buses are not supported by courier")
 	}
 	if strings.HasPrefix(in.Name, "aws.") {
-		return nil, validationf("event bus name %q: names starting with aws. are reserved for partner event buses, which courier does not support", truncate(in.Name, 256))
+		return nil, validationf("event bus name %q: names starting with aws. are reserved for partner event buses, which courier does not support", awsapi.Truncate(in.Name, 256))
 	}
 	if in.Name == "" {
 		return nil, validationf("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")

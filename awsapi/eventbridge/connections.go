@@ -123,7 +123,7 @@ func (s *Service) connectionByARN(field, arn string) (*connection, error) {
 	rest, ok := strings.CutPrefix(res, "connection/")
 	name, id, _ := strings.Cut(rest, "/")
 	if !ok || name == "" {
-		return nil, validationf("%s %q is not a connection ARN (arn:aws:events:REGION:ACCOUNT:connection/NAME/ID)", field, truncate(arn, 256))
+		return nil, validationf("%s %q is not a connection ARN (arn:aws:events:REGION:ACCOUNT:connection/NAME/ID)", field, awsapi.Truncate(arn, 256))
 	}
 	c, err := s.getConnection(name)
 	if err != nil {
@@ -221,7 +221,7 @@ func applyAuth(c *connection, authType string, p *authParams, update bool) error
 		return validationf("AuthParameters.ConnectivityParameters are not supported: courier reaches endpoints directly, not through VPC Lattice resources")
 	}
 	if authType != authAPIKey && authType != authBasic {
-		return validationf("1 validation error detected: Value '%s' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [API_KEY, BASIC, OAUTH_CLIENT_CREDENTIALS]", truncate(authType, 64))
+		return validationf("1 validation error detected: Value '%s' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [API_KEY, BASIC, OAUTH_CLIENT_CREDENTIALS]", awsapi.Truncate(authType, 64))
 	}
 	changed := authType != c.AuthType
 	if changed {
@@ -624,7 +624,7 @@ func (s *Service) apply(d *apiDestination, in *destinationInput) error {
 	case "GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS":
 		return validationf("HttpMethod %s is not supported: courier's API destinations send POST requests only", d.Method)
 	default:
-		return validationf("1 validation error detected: Value '%s' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [POST, GET, HEAD, OPTIONS, PUT, PATCH, DELETE]", truncate(d.Method, 64))
+		return validationf("1 validation error detected: Value '%s' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [POST, GET, HEAD, OPTIONS, PUT, PATCH, DELETE]", awsapi.Truncate(d.Method, 64))
 	}
 	if d.RateLimit < 1 || d.RateLimit > maxRateLimit {
 		return validationf("InvocationRateLimitPerSecond %d is out of range 1..%d", d.RateLimit, maxRateLimit)
@@ -634,7 +634,7 @@ func (s *Service) apply(d *apiDestination, in *destinationInput) error {
 	}
 	u, err := url.Parse(strings.ReplaceAll(d.Endpoint, "*", "x"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return validationf("InvocationEndpoint %q is not an http:// or https:// URL", truncate(d.Endpoint, 256))
+		return validationf("InvocationEndpoint %q is not an http:// or https:// URL", awsapi.Truncate(d.Endpoint, 256))
 	}
 	check := courier.Target{ID: "check", Kind: courier.TargetHTTP, HTTP: &courier.HTTPTarget{Endpoint: u.String(), MaxPerSecond: int(d.RateLimit)}}
 	if err := check.Normalize("InvocationEndpoint"); err != nil {
@@ -846,7 +846,7 @@ func buildHTTPTarget(field string, d *apiDestination, c *connection, p *httpPara
 	if len(query) > 0 {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return nil, validationf("%s: endpoint %q: %v", field, truncate(endpoint, 256), err)
+			return nil, validationf("%s: endpoint %q: %v", field, awsapi.Truncate(endpoint, 256), err)
 		}
 		q := u.Query()
 		for k, vs := range query {

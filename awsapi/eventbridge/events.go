@@ -281,7 +281,7 @@ func (s *Service) testEventPattern(ctx context.Context, body []byte) (any, error
 		return nil, validationf("Parameter Event is not valid. Reason: the event needs the fields id, account, source, time, region, resources and detail-type; missing: %s.", joinComma(missing))
 	}
 	if _, err := time.Parse(time.RFC3339, *ev.Time); err != nil {
-		return nil, validationf("Parameter Event is not valid. Reason: time %q is not an RFC 3339 timestamp.", truncate(*ev.Time, 64))
+		return nil, validationf("Parameter Event is not valid. Reason: time %q is not an RFC 3339 timestamp.", awsapi.Truncate(*ev.Time, 64))
 	}
 	if *ev.Account != s.env.AccountID {
 		return nil, validationf("Parameter Event is not valid. Reason: Provided account value must match the AWS account of the request (%s).", s.env.AccountID)

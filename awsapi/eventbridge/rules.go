@@ -135,7 +135,7 @@ func (s *Service) putRule(ctx context.Context, body []byte) (any, error) {
 	case "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS":
 		return nil, validationf("State ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS is not supported: courier receives no CloudTrail events")
 	default:
-		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]", truncate(*in.State, 64))
+		return nil, validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]", awsapi.Truncate(*in.State, 64))
 	}
 	if err := checkText("Description", spec.Description, maxDescriptionLen); err != nil {
 		return nil, err

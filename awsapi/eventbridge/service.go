@@ -129,7 +129,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 			writeError(w, &awsapi.Error{Code: "OperationDisabledException", Message: r.Action + ": " + reason})
 			return
 		}
-		writeError(w, &awsapi.Error{Code: "UnknownOperationException", Message: "EventBridge has no action " + strconv.Quote(truncate(r.Action, 128))})
+		writeError(w, &awsapi.Error{Code: "UnknownOperationException", Message: "EventBridge has no action " + strconv.Quote(awsapi.Truncate(r.Action, 128))})
 		return
 	}
 	out, err := h(s, r.Context(), r.Body)
@@ -276,7 +276,7 @@ func (t epochTime) MarshalJSON() ([]byte, error) {
 func (t *epochTime) UnmarshalJSON(b []byte) error {
 	f, err := strconv.ParseFloat(string(bytes.TrimSpace(b)), 64)
 	if err != nil || f < -62135596800 || f > 253402300799 {
-		return awsapi.Errorf("SerializationException", "timestamp %s is not a number of seconds since the epoch within years 1..9999", truncate(string(b), 64))
+		return awsapi.Errorf("SerializationException", "timestamp %s is not a number of seconds since the epoch within years 1..9999", awsapi.Truncate(string(b), 64))
 	}
 	sec := int64(f)
 	t.Time = time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Millisecond)
@@ -304,7 +304,7 @@ func page[T any](items []T, key func(T) string, limit *int32, token *string) ([]
 	if token != nil && *token != "" {
 		after, err := base64.RawURLEncoding.DecodeString(*token)
 		if err != nil || len(after) == 0 {
-			return nil, nil, validationf("NextToken %q is not a token this endpoint returned", truncate(*token, 64))
+			return nil, nil, validationf("NextToken %q is not a token this endpoint returned", awsapi.Truncate(*token, 64))
 		}
 		for start < len(items) && key(items[start]) <= string(after) {
 			start++
@@ -317,14 +317,6 @@ func page[T any](items []T, key func(T) string, limit *int32, token *string) ([]
 		return out, &tok, nil
 	}
 	return out, nil, nil
-}
-
-// truncate shortens s for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // str returns *p, or "" for nil.
@@ -349,12 +341,12 @@ func ptr[T comparable](v T) *T {
 // and '_'.
 func checkName(field, name string, max int) error {
 	if name == "" || len(name) > max {
-		return validationf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length between 1 and %d", truncate(name, 300), field, max)
+		return validationf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length between 1 and %d", awsapi.Truncate(name, 300), field, max)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return validationf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ (character %q at position %d)", truncate(name, 300), field, c, i)
+			return validationf("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ (character %q at position %d)", awsapi.Truncate(name, 300), field, c, i)
 		}
 	}
 	return nil

@@ -44,7 +44,7 @@ func (s *Service) taggable(ctx context.Context, perm awsapi.Permission, arn stri
 		return ruleTagsKey + ref.bus + "/" + ref.name, nil
 	}
 	kind, _, _ := strings.Cut(res, "/")
-	return "", validationf("ResourceARN %q: EventBridge tags event buses and rules only, not %s resources", truncate(arn, 256), kind)
+	return "", validationf("ResourceARN %q: EventBridge tags event buses and rules only, not %s resources", awsapi.Truncate(arn, 256), kind)
 }
 
 func (s *Service) tagResource(ctx context.Context, body []byte) (any, error) {

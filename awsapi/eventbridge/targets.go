@@ -133,7 +133,7 @@ func (s *Service) resolveTargetARN(field, arn string) (targetRef, error) {
 	case svc == "events" && strings.HasPrefix(res, "api-destination/"):
 		ref = targetRef{courier.TargetHTTP, strings.TrimPrefix(res, "api-destination/")}
 	default:
-		return targetRef{}, validationf("%s: target Arn %q is not supported: courier delivers to SQS queues, SNS topics, Kinesis streams, event buses and API destinations, not to %s resources", field, truncate(arn, 256), a.Service)
+		return targetRef{}, validationf("%s: target Arn %q is not supported: courier delivers to SQS queues, SNS topics, Kinesis streams, event buses and API destinations, not to %s resources", field, awsapi.Truncate(arn, 256), a.Service)
 	}
 	if _, err := s.env.ParseOwnARN(arn, a.Service, "ValidationException"); err != nil {
 		return targetRef{}, validationf("%s: %s", field, awsapi.AsError(err).Message)
@@ -142,7 +142,7 @@ func (s *Service) resolveTargetARN(field, arn string) (targetRef, error) {
 		return ref, nil // name/ID, checked against the destination
 	}
 	if err := driver.ValidateQueueName(field+".Arn", ref.name); err != nil {
-		return targetRef{}, validationf("%s: %q does not name a courier %s: %v", field, truncate(arn, 256), ref.kind, err)
+		return targetRef{}, validationf("%s: %q does not name a courier %s: %v", field, awsapi.Truncate(arn, 256), ref.kind, err)
 	}
 	return ref, nil
 }

@@ -195,15 +195,7 @@ func writeError(w http.ResponseWriter, r *awsapi.Request, err error) {
 		return
 	}
 	e := awsapi.AsError(err)
-	typ := typeName(e)
-	status := e.Status
-	switch {
-	case status != 0:
-	case e.Server:
-		status = http.StatusInternalServerError
-	default:
-		status = http.StatusBadRequest
-	}
+	typ := e.TypeName()
 	body, _ := cborEnc.Marshal(struct {
 		Type    string `cbor:"__type"`
 		Message string `cbor:"message"`
@@ -212,6 +204,6 @@ func writeError(w http.ResponseWriter, r *awsapi.Request, err error) {
 	h.Set("Content-Type", awsapi.ContentTypeCBOR11)
 	h.Set("X-Amzn-ErrorType", typ)
 	awsapi.RequestID(w)
-	w.WriteHeader(status)
+	w.WriteHeader(e.HTTPStatus())
 	_, _ = w.Write(body)
 }

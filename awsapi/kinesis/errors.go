@@ -52,15 +52,6 @@ func internal(err error) *awsapi.Error {
 // that arrives after Close.
 var errClosed = errors.New("the Kinesis service is shut down")
 
-// typeName is the error shape's name that e's __type (JSON and CBOR) and
-// an event stream's :exception-type carry.
-func typeName(e *awsapi.Error) string {
-	if e.Type != "" {
-		return e.Type
-	}
-	return e.Code
-}
-
 // streamNotFound is the ResourceNotFoundException of a missing stream.
 func (s *Service) streamNotFound(name string) *awsapi.Error {
 	return kerr(codeNotFound, "Stream %s under account %s not found.", name, s.env.AccountID)

@@ -224,7 +224,7 @@ func records(recs []courier.StreamRecord) []record {
 func (s *Service) getRecords(c *call, in *getRecordsInput) (any, error) {
 	name, it, ok := strings.Cut(*in.ShardIterator, iteratorSep)
 	if !ok || name == "" || it == "" || checkName("", &name, true) != nil {
-		return nil, invalid("Invalid ShardIterator %q: use the ShardIterator or NextShardIterator this endpoint returned", truncate(*in.ShardIterator, 64))
+		return nil, invalid("Invalid ShardIterator %q: use the ShardIterator or NextShardIterator this endpoint returned", awsapi.Truncate(*in.ShardIterator, 64))
 	}
 	if hidden(name) {
 		return nil, s.streamNotFound(name)

@@ -164,7 +164,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 			writeError(w, r, unsupported(r.Action, reason))
 			return
 		}
-		writeError(w, r, kerr(codeUnknownOp, "Kinesis has no operation %q", truncate(r.Action, 64)))
+		writeError(w, r, kerr(codeUnknownOp, "Kinesis has no operation %q", awsapi.Truncate(r.Action, 64)))
 		return
 	}
 	select {
@@ -192,14 +192,6 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 
 // streamed is what an action returns when it has written its response.
 var streamed = new(struct{ streamed bool })
-
-// truncate shortens s for a message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
 
 // reservedPrefix starts the courier streams that are courier's own (the
 // AWS metadata stream): Kinesis neither lists nor touches them.
@@ -242,7 +234,7 @@ func (s *Service) streamFromARN(arn string) (string, error) {
 	}
 	name, ok := strings.CutPrefix(res, "stream/")
 	if !ok || name == "" || strings.Contains(name, "/") {
-		return "", invalid("%q is not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", truncate(arn, 256))
+		return "", invalid("%q is not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", awsapi.Truncate(arn, 256))
 	}
 	return name, nil
 }

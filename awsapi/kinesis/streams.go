@@ -118,7 +118,7 @@ func (s *Service) listStreams(c *call, in *listStreamsInput) (any, error) {
 		}
 		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
 		if err != nil || len(b) == 0 {
-			return nil, invalid("NextToken %q is not a token this endpoint issued", truncate(*in.NextToken, 64))
+			return nil, invalid("NextToken %q is not a token this endpoint issued", awsapi.Truncate(*in.NextToken, 64))
 		}
 		after = string(b)
 	}
@@ -273,7 +273,7 @@ func (s *Service) checkCreated(k *kstream, ts *epochTime) error {
 func decodeToken(tok string, v *shardsToken) error {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || json.Unmarshal(b, v) != nil || v.Stream == "" {
-		return invalid("NextToken %q is not a token this endpoint issued", truncate(tok, 64))
+		return invalid("NextToken %q is not a token this endpoint issued", awsapi.Truncate(tok, 64))
 	}
 	if time.Since(time.Unix(v.Issued, 0)) > tokenTTL {
 		return kerr(codeExpiredToken, "The NextToken has expired: tokens are valid for %v", tokenTTL)

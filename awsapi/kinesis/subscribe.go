@@ -221,7 +221,7 @@ func (ss *session) end(ctx context.Context, err error) {
 	default:
 		return
 	}
-	_ = ss.send("exception", typeName(e), struct {
+	_ = ss.send("exception", e.TypeName(), struct {
 		Message string `json:"message"`
 	}{e.Message})
 }

@@ -129,7 +129,7 @@ func (s *Service) parseResourceARN(arn string) (resource, error) {
 			return resource{stream: parts[1], consumer: name}, nil
 		}
 	}
-	return resource{}, invalid("%q is not the ARN of a Kinesis stream or stream consumer", truncate(arn, 256))
+	return resource{}, invalid("%q is not the ARN of a Kinesis stream or stream consumer", awsapi.Truncate(arn, 256))
 }
 
 // lookupResource parses a tagging ARN and looks up its stream, checking

@@ -112,11 +112,11 @@ func checkChars(where, s string) error {
 // ReceiveRequestAttemptId: 1..128 letters, digits and punctuation.
 func checkToken(param, v string) error {
 	if v == "" || len(v) > maxDedupLen {
-		return errInvalidParam("Value %q for parameter %s is invalid. Reason: it must be 1 to %d characters long.", truncate(v, 140), param, maxDedupLen)
+		return errInvalidParam("Value %q for parameter %s is invalid. Reason: it must be 1 to %d characters long.", awsapi.Truncate(v, 140), param, maxDedupLen)
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x21 || c > 0x7e {
-			return errInvalidParam("Value %q for parameter %s is invalid. Reason: character %q at %d; allowed are alphanumeric characters and punctuation.", truncate(v, 140), param, c, i)
+			return errInvalidParam("Value %q for parameter %s is invalid. Reason: character %q at %d; allowed are alphanumeric characters and punctuation.", awsapi.Truncate(v, 140), param, c, i)
 		}
 	}
 	return nil
@@ -160,7 +160,7 @@ func (c *call) prepareSend(st *queueState, f *sendFields) (prepared, error) {
 	}
 	for name, a := range sys {
 		if name != "AWSTraceHeader" {
-			return p, errInvalidParam("Message system attribute name %q is invalid; the only one a sender sets is AWSTraceHeader.", truncate(name, 256))
+			return p, errInvalidParam("Message system attribute name %q is invalid; the only one a sender sets is AWSTraceHeader.", awsapi.Truncate(name, 256))
 		}
 		if a.DataType != "String" || a.StringValue == "" || len(a.BinaryValue) > 0 {
 			return p, errInvalidParam("Message system attribute AWSTraceHeader must be a non-empty String.")
@@ -303,7 +303,7 @@ func checkBatchIDs(ids []string) error {
 			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 		}
 		if !ok {
-			return errBatch("AWS.SimpleQueueService.InvalidBatchEntryId", "InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most %d letters long; %q is not such an id.", maxBatchIDLen, truncate(id, 100))
+			return errBatch("AWS.SimpleQueueService.InvalidBatchEntryId", "InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most %d letters long; %q is not such an id.", maxBatchIDLen, awsapi.Truncate(id, 100))
 		}
 		if seen[id] {
 			return errBatch("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "BatchEntryIdsNotDistinct", "Id %s repeated.", id)
@@ -399,7 +399,7 @@ func newSelection(in *receiveMessageInput) (selection, error) {
 	for _, list := range [][]string{in.AttributeNames, in.MessageSystemAttributeNames} {
 		for _, n := range list {
 			if !systemAttrs[n] {
-				return sel, errAttrName("Unknown Attribute %s.", truncate(n, 128))
+				return sel, errAttrName("Unknown Attribute %s.", awsapi.Truncate(n, 128))
 			}
 			if n == "All" {
 				sel.allSystem = true
@@ -779,7 +779,7 @@ func (s *Service) changeVisibility(ctx context.Context, queue, handle, receipt s
 		err = q.Extend(ctx, d, receipt)
 	}
 	if errors.Is(err, courier.ErrReceiptInvalid) {
-		return errInvalidParam("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", truncate(handle, 80))
+		return errInvalidParam("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", awsapi.Truncate(handle, 80))
 	}
 	return err
 }

@@ -125,12 +125,12 @@ func (s *Service) loadTasks() error {
 func (c *call) resolveARN(param, arn string) (*queueState, error) {
 	name, err := c.s.env.ParseOwnARN(arn, "sqs", "InvalidParameterValue")
 	if err != nil {
-		return nil, errInvalidParam("Value %q for parameter %s is invalid. Reason: %s", truncate(arn, 256), param, awsapi.AsError(err).Message)
+		return nil, errInvalidParam("Value %q for parameter %s is invalid. Reason: %s", awsapi.Truncate(arn, 256), param, awsapi.AsError(err).Message)
 	}
 	st, err := c.s.loadQueue(c.ctx(), name)
 	if err != nil {
 		if queueMissing(err) {
-			return nil, errResourceNotFound("The resource that you specified for the %s parameter doesn't exist: %s.", param, truncate(arn, 256))
+			return nil, errResourceNotFound("The resource that you specified for the %s parameter doesn't exist: %s.", param, awsapi.Truncate(arn, 256))
 		}
 		return nil, err
 	}
@@ -347,11 +347,11 @@ func (c *call) cancelMessageMoveTask() (any, error) {
 		err = json.Unmarshal(raw, &h)
 	}
 	if err != nil || h.TaskID == "" {
-		return nil, errResourceNotFound("Task handle %q is not a valid message move task handle.", truncate(in.TaskHandle, 100))
+		return nil, errResourceNotFound("Task handle %q is not a valid message move task handle.", awsapi.Truncate(in.TaskHandle, 100))
 	}
 	source, err := c.s.env.ParseOwnARN(h.SourceArn, "sqs", "ResourceNotFoundException")
 	if err != nil {
-		return nil, errResourceNotFound("Task handle %q names no queue of this endpoint.", truncate(in.TaskHandle, 100))
+		return nil, errResourceNotFound("Task handle %q names no queue of this endpoint.", awsapi.Truncate(in.TaskHandle, 100))
 	}
 	if err := c.authorize(awsapi.Manage, source); err != nil {
 		return nil, err

@@ -70,7 +70,7 @@ func attributes(field string, in map[string]msgAttrIn) (map[string]awsapi.Messag
 	out := make(map[string]awsapi.MessageAttribute, len(in))
 	for name, a := range in {
 		if len(a.StringListValues) > 0 || len(a.BinaryListValues) > 0 {
-			return nil, errInvalidParam("%s %s: StringListValues and BinaryListValues are reserved by AWS and not supported.", field, truncate(name, 256))
+			return nil, errInvalidParam("%s %s: StringListValues and BinaryListValues are reserved by AWS and not supported.", field, awsapi.Truncate(name, 256))
 		}
 		ma := awsapi.MessageAttribute{DataType: a.DataType, BinaryValue: a.BinaryValue}
 		if a.StringValue != nil {
@@ -102,7 +102,7 @@ func qInt(f url.Values, name string) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(f.Get(name), 10, 64)
 	if err != nil {
-		return nil, errInvalidParam("Value %q for parameter %s is invalid. Reason: it is not an integer.", truncate(f.Get(name), 64), name)
+		return nil, errInvalidParam("Value %q for parameter %s is invalid. Reason: it is not an integer.", awsapi.Truncate(f.Get(name), 64), name)
 	}
 	return &n, nil
 }
@@ -134,7 +134,7 @@ func qMsgAttrs(f url.Values, prefix string) (map[string]msgAttrIn, error) {
 		}
 		name := m.Get("Name")
 		if _, dup := out[name]; dup {
-			return nil, errInvalidParam("%s: attribute %q is given twice.", prefix, truncate(name, 256))
+			return nil, errInvalidParam("%s: attribute %q is given twice.", prefix, awsapi.Truncate(name, 256))
 		}
 		a := msgAttrIn{DataType: m.Get("Value.DataType"), StringValue: qStrPtr(m, "Value.StringValue")}
 		if m.Has("Value.BinaryValue") {
@@ -146,7 +146,7 @@ func qMsgAttrs(f url.Values, prefix string) (map[string]msgAttrIn, error) {
 		}
 		for k := range m {
 			if k != "Name" && k != "Value.DataType" && k != "Value.StringValue" && k != "Value.BinaryValue" {
-				return nil, errInvalidParam("%s.%d.%s: StringListValues and BinaryListValues are reserved by AWS and not supported; known are Name, Value.DataType, Value.StringValue, Value.BinaryValue.", prefix, idx[i], truncate(k, 64))
+				return nil, errInvalidParam("%s.%d.%s: StringListValues and BinaryListValues are reserved by AWS and not supported; known are Name, Value.DataType, Value.StringValue, Value.BinaryValue.", prefix, idx[i], awsapi.Truncate(k, 64))
 			}
 		}
 		out[name] = a

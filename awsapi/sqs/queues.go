@@ -111,9 +111,9 @@ func validateQueueName(name string, fifo bool) error {
 	}
 	switch {
 	case fifo && (!ok || !isFifoName):
-		return errInvalidParam("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length; %q is not such a name.", truncate(name, 100))
+		return errInvalidParam("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length; %q is not such a name.", awsapi.Truncate(name, 100))
 	case !fifo && (!ok || isFifoName):
-		return errInvalidParam("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length; %q is not such a name (a name ending in .fifo needs the attribute FifoQueue=true).", truncate(name, 100))
+		return errInvalidParam("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length; %q is not such a name (a name ending in .fifo needs the attribute FifoQueue=true).", awsapi.Truncate(name, 100))
 	}
 	return nil
 }
@@ -159,7 +159,7 @@ var fifoOnlyAttrs = map[string]bool{
 func intAttr(name, v string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		return 0, errAttrValue("Invalid value for the parameter %s: %q is not an integer from %d to %d.", name, truncate(v, 64), lo, hi)
+		return 0, errAttrValue("Invalid value for the parameter %s: %q is not an integer from %d to %d.", name, awsapi.Truncate(v, 64), lo, hi)
 	}
 	return n, nil
 }
@@ -172,7 +172,7 @@ func boolAttr(name, v string) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, errAttrValue("Invalid value for the parameter %s: %q is not true or false.", name, truncate(v, 64))
+	return false, errAttrValue("Invalid value for the parameter %s: %q is not true or false.", name, awsapi.Truncate(v, 64))
 }
 
 // redrivePolicy is the RedrivePolicy attribute.
@@ -279,19 +279,19 @@ func (c *call) applyAttributes(st *queueState, attrs map[string]string, creating
 			a.ContentBasedDedup = on
 		case attrDeduplicationScope:
 			if v != "messageGroup" && v != "queue" {
-				return errAttrValue("Invalid value for the parameter DeduplicationScope: %q; valid are messageGroup and queue.", truncate(v, 64))
+				return errAttrValue("Invalid value for the parameter DeduplicationScope: %q; valid are messageGroup and queue.", awsapi.Truncate(v, 64))
 			}
 			st.meta.DeduplicationScope = v
 		case attrFifoThroughputLimit:
 			if v != "perQueue" && v != "perMessageGroupId" {
-				return errAttrValue("Invalid value for the parameter FifoThroughputLimit: %q; valid are perQueue and perMessageGroupId.", truncate(v, 64))
+				return errAttrValue("Invalid value for the parameter FifoThroughputLimit: %q; valid are perQueue and perMessageGroupId.", awsapi.Truncate(v, 64))
 			}
 			st.meta.FifoThroughputLimit = v
 		default:
 			if readOnlyAttrs[name] {
 				return errAttrName("Attribute %s is read-only: GetQueueAttributes reports it, no request sets it.", name)
 			}
-			return errAttrName("Unknown Attribute %s.", truncate(name, 128))
+			return errAttrName("Unknown Attribute %s.", awsapi.Truncate(name, 128))
 		}
 	}
 	if st.meta.FifoThroughputLimit == "perMessageGroupId" && st.dedupScope() != "messageGroup" {
@@ -310,7 +310,7 @@ func (c *call) applyRedrivePolicy(st *queueState, v string) error {
 		return nil
 	}
 	bad := func(reason string, args ...any) error {
-		return errInvalidParam("Value %s for parameter RedrivePolicy is invalid. Reason: %s", truncate(v, 256), fmt.Sprintf(reason, args...))
+		return errInvalidParam("Value %s for parameter RedrivePolicy is invalid. Reason: %s", awsapi.Truncate(v, 256), fmt.Sprintf(reason, args...))
 	}
 	var p redrivePolicy
 	dec := json.NewDecoder(strings.NewReader(v))
@@ -372,7 +372,7 @@ func (c *call) parseRedriveAllowPolicy(v string) (string, error) {
 		return "", nil
 	}
 	bad := func(reason string) error {
-		return errInvalidParam("Value %s for parameter RedriveAllowPolicy is invalid. Reason: %s", truncate(v, 256), reason)
+		return errInvalidParam("Value %s for parameter RedriveAllowPolicy is invalid. Reason: %s", awsapi.Truncate(v, 256), reason)
 	}
 	var p redriveAllowPolicy
 	dec := json.NewDecoder(strings.NewReader(v))
@@ -469,7 +469,7 @@ func validateTags(tags map[string]string) error {
 		v := tags[k]
 		switch {
 		case k == "" || len(k) > maxTagKeyLen:
-			return errInvalidParam("Tag key %q must be 1 to %d characters long.", truncate(k, 140), maxTagKeyLen)
+			return errInvalidParam("Tag key %q must be 1 to %d characters long.", awsapi.Truncate(k, 140), maxTagKeyLen)
 		case len(v) > maxTagValueLen:
 			return errInvalidParam("Value of tag %q is %d characters long; the limit is %d.", k, len(v), maxTagValueLen)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
@@ -478,7 +478,7 @@ func validateTags(tags map[string]string) error {
 		for _, s := range []string{k, v} {
 			for _, r := range s {
 				if !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSpace(r) || strings.ContainsRune("_.:/=+-@", r)) {
-					return errInvalidParam("Tag %q has character %q; allowed are letters, digits, spaces and _ . : / = + - @.", truncate(k, 140), r)
+					return errInvalidParam("Tag %q has character %q; allowed are letters, digits, spaces and _ . : / = + - @.", awsapi.Truncate(k, 140), r)
 				}
 			}
 		}
@@ -603,7 +603,7 @@ func page(names []string, token string, max int) ([]string, string, error) {
 	if token != "" {
 		after, err := base64.RawURLEncoding.DecodeString(token)
 		if err != nil || len(after) == 0 {
-			return nil, "", errInvalidParam("Invalid NextToken value %q.", truncate(token, 64))
+			return nil, "", errInvalidParam("Invalid NextToken value %q.", awsapi.Truncate(token, 64))
 		}
 		i, _ := slices.BinarySearch(names, string(after))
 		for i < len(names) && names[i] <= string(after) {
@@ -663,7 +663,7 @@ func (c *call) getQueueURL() (any, error) {
 		return nil, errMissing("QueueName")
 	}
 	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != c.s.env.AccountID {
-		return nil, errQueueDoesNotExist(fmt.Sprintf("this endpoint serves account %s, not %s", c.s.env.AccountID, truncate(in.QueueOwnerAWSAccountId, 20)))
+		return nil, errQueueDoesNotExist(fmt.Sprintf("this endpoint serves account %s, not %s", c.s.env.AccountID, awsapi.Truncate(in.QueueOwnerAWSAccountId, 20)))
 	}
 	if _, err := c.authorizedQueue(awsapi.Describe, in.QueueName); err != nil {
 		return nil, err
@@ -679,7 +679,7 @@ func (c *call) getQueueAttributes() (any, error) {
 	}
 	for _, n := range in.AttributeNames {
 		if n != "All" && !knownAttr(n) {
-			return nil, errAttrName("Unknown Attribute %s.", truncate(n, 128))
+			return nil, errAttrName("Unknown Attribute %s.", awsapi.Truncate(n, 128))
 		}
 	}
 	st, err := c.authorizedQueue(awsapi.Describe, name)

@@ -226,7 +226,7 @@ func errAttrValue(format string, args ...any) *awsapi.Error {
 
 func errReceiptInvalid(handle string) *awsapi.Error {
 	return &awsapi.Error{Code: "ReceiptHandleIsInvalid", Type: "ReceiptHandleIsInvalid", Status: http.StatusNotFound,
-		Message: fmt.Sprintf("The input receipt handle %q is not a valid receipt handle.", truncate(handle, 80))}
+		Message: fmt.Sprintf("The input receipt handle %q is not a valid receipt handle.", awsapi.Truncate(handle, 80))}
 }
 
 func errBatch(code, shape, format string, args ...any) *awsapi.Error {
@@ -243,9 +243,9 @@ func errUnsupported(format string, args ...any) *awsapi.Error {
 
 func unknownAction(action string, query bool) *awsapi.Error {
 	if query {
-		return awsapi.Errorf("InvalidAction", "The action %s is not valid for this endpoint.", truncate(action, 64))
+		return awsapi.Errorf("InvalidAction", "The action %s is not valid for this endpoint.", awsapi.Truncate(action, 64))
 	}
-	return &awsapi.Error{Code: "InvalidAction", Type: "UnknownOperationException", Message: fmt.Sprintf("An unknown operation was requested: %s.", truncate(action, 64))}
+	return &awsapi.Error{Code: "InvalidAction", Type: "UnknownOperationException", Message: fmt.Sprintf("An unknown operation was requested: %s.", awsapi.Truncate(action, 64))}
 }
 
 // unsupportedPermission answers AddPermission and RemovePermission:
@@ -282,18 +282,18 @@ func (s *Service) parseQueueURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", &awsapi.Error{Code: "InvalidAddress", Type: "InvalidAddress", Status: http.StatusNotFound,
-			Message: fmt.Sprintf("The address %q is not valid for this endpoint.", truncate(raw, 256))}
+			Message: fmt.Sprintf("The address %q is not valid for this endpoint.", awsapi.Truncate(raw, 256))}
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", &awsapi.Error{Code: "InvalidAddress", Type: "InvalidAddress", Status: http.StatusNotFound,
-			Message: fmt.Sprintf("The address %q is not valid for this endpoint: a queue URL's path is /ACCOUNT/QUEUE.", truncate(raw, 256))}
+			Message: fmt.Sprintf("The address %q is not valid for this endpoint: a queue URL's path is /ACCOUNT/QUEUE.", awsapi.Truncate(raw, 256))}
 	}
 	if parts[0] != s.env.AccountID {
-		return "", errQueueDoesNotExist(fmt.Sprintf("queue URL %q names account %s; this endpoint serves account %s", truncate(raw, 256), truncate(parts[0], 20), s.env.AccountID))
+		return "", errQueueDoesNotExist(fmt.Sprintf("queue URL %q names account %s; this endpoint serves account %s", awsapi.Truncate(raw, 256), awsapi.Truncate(parts[0], 20), s.env.AccountID))
 	}
 	if len(parts[1]) > 80 {
-		return "", errQueueDoesNotExist(fmt.Sprintf("queue name in %q is longer than 80 characters", truncate(raw, 256)))
+		return "", errQueueDoesNotExist(fmt.Sprintf("queue name in %q is longer than 80 characters", awsapi.Truncate(raw, 256)))
 	}
 	return parts[1], nil
 }
@@ -310,12 +310,4 @@ func (c *call) authorizedQueue(perm awsapi.Permission, name string) (*queueState
 		return nil, err
 	}
 	return c.s.loadQueue(c.ctx(), name)
-}
-
-// truncate shortens s for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
