@@ -122,7 +122,7 @@ type awsRun struct {
 
 // progress reports done against total under phase until stop is called.
 func (r awsRun) progress(phase string, total int, done *atomic.Int64) (stop func()) {
-	return reportProgress(Config{N: total, LatencyN: total, Progress: r.cfg.Progress}, r.system, phase, done)
+	return reportProgress(r.cfg.Progress, r.system, phase, total, done)
 }
 
 // completion counts the messages a run settled or read, first deliveries

@@ -271,7 +271,7 @@ func queueBatchReference(ctx context.Context, cfg BusConfig, dir string) (rate f
 	template := make([]byte, cfg.Size)
 	_, _ = rand.Read(template) // incompressible bodies; never fails
 	var next, done atomic.Int64
-	stop := reportProgress(Config{N: cfg.N, Progress: cfg.Progress}, SystemCourierQueue, "publish", &done)
+	stop := reportProgress(cfg.Progress, SystemCourierQueue, "publish", cfg.N, &done)
 	start := time.Now()
 	err = workers(ctx, cfg.Producers, func(ctx context.Context) error {
 		msgs := make([]courier.Message, 0, cfg.Batch)
@@ -382,7 +382,7 @@ func (w *busWorkload) create(ctx context.Context, b *courier.Broker, progress fu
 		return nil, nil, err
 	}
 	var done atomic.Int64
-	stop := reportProgress(Config{N: w.cfg.Rules, Progress: progress}, PeerCourier, "rules", &done)
+	stop := reportProgress(progress, PeerCourier, "rules", w.cfg.Rules, &done)
 	defer stop()
 	for k := range w.cfg.Rules {
 		_, err := bus.PutRule(ctx, "rule-"+strconv.Itoa(k), courier.Rule{
@@ -498,7 +498,7 @@ func (w *busWorkload) run(ctx context.Context, bus *courier.Bus, queues []*couri
 		lats    = make([][]time.Duration, len(queues))
 		start   = time.Now()
 	)
-	stop := reportProgress(Config{N: w.cfg.N * w.cfg.Matches, Progress: progress}, PeerCourier, "deliver", &settled)
+	stop := reportProgress(progress, PeerCourier, "deliver", w.cfg.N*w.cfg.Matches, &settled)
 	consumed := make(chan error, 1)
 	go func() {
 		var next atomic.Int64

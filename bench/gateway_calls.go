@@ -367,7 +367,7 @@ func measureCalls(ctx context.Context, cfg GatewayConfig, proto string, clients 
 	}
 	var done atomic.Int64
 	total := len(clients) * cfg.N
-	stop := reportProgress(Config{N: total, LatencyN: total, Progress: cfg.Progress}, proto, "latency", &done)
+	stop := reportProgress(cfg.Progress, proto, "latency", total, &done)
 	rounds := min(gatewayRounds, cfg.N)
 	for r := range rounds {
 		calls := cfg.N / rounds
@@ -392,7 +392,7 @@ func measureCalls(ctx context.Context, cfg GatewayConfig, proto string, clients 
 	out := make([]GatewayResult, len(clients))
 	for i, c := range clients {
 		var next, done atomic.Int64
-		stop := reportProgress(Config{N: cfg.N, Progress: cfg.Progress}, c.system+"-"+proto, "throughput", &done)
+		stop := reportProgress(cfg.Progress, c.system+"-"+proto, "throughput", cfg.N, &done)
 		start := time.Now()
 		err := workers(ctx, cfg.Concurrency, func(context.Context) error {
 			for next.Add(1) <= int64(cfg.N) {

@@ -116,7 +116,7 @@ func wsFanout(ctx context.Context, cfg GatewayConfig, backend string) (r Gateway
 	br := bufio.NewReaderSize(nil, 4096) // shared by the handshakes
 	var connected atomic.Int64
 	before := memAfterGC()
-	stop := reportProgress(Config{N: cfg.Subscribers, Progress: cfg.Progress}, PeerCourier+"-"+ProtocolWS, "connect", &connected)
+	stop := reportProgress(cfg.Progress, PeerCourier+"-"+ProtocolWS, "connect", cfg.Subscribers, &connected)
 	for range cfg.Subscribers {
 		s, err := dialSubscriber(ctx, cs.addr, br)
 		if err != nil {
@@ -261,7 +261,7 @@ func fanout(ctx context.Context, cfg GatewayConfig, addr string, subs []*wsSubsc
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var delivered atomic.Int64
-	stop := reportProgress(Config{N: len(subs) * cfg.Messages, Progress: cfg.Progress}, PeerCourier+"-"+ProtocolWS, "fan-out", &delivered)
+	stop := reportProgress(cfg.Progress, PeerCourier+"-"+ProtocolWS, "fan-out", len(subs)*cfg.Messages, &delivered)
 	published := make(chan error, 1)
 	start := time.Now()
 	go func() {

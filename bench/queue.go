@@ -160,7 +160,7 @@ func body(template []byte, i int) []byte {
 // returns the time it took.
 func publishPhase(ctx context.Context, cfg Config, peer string, q target, template []byte) (time.Duration, error) {
 	var next, done atomic.Int64
-	stop := reportProgress(cfg, peer, "publish", &done)
+	stop := reportProgress(cfg.Progress, peer, "publish", cfg.N, &done)
 	start := time.Now()
 	err := workers(ctx, cfg.Producers, func(ctx context.Context) error {
 		for {
@@ -190,7 +190,7 @@ func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elaps
 	ctx, finish := context.WithCancel(ctx)
 	defer finish()
 
-	stop := reportProgress(cfg, peer, "consume", &settled)
+	stop := reportProgress(cfg.Progress, peer, "consume", cfg.N, &settled)
 	start := time.Now()
 	err = workers(ctx, cfg.Consumers, func(ctx context.Context) error {
 		var bad error
@@ -242,7 +242,7 @@ func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elaps
 // cfg.Rate (pacedCalls) and returns every send's latency.
 func latencyPhase(ctx context.Context, cfg Config, peer string, q target, template []byte) ([]time.Duration, error) {
 	var done atomic.Int64
-	stop := reportProgress(cfg, peer, "latency", &done)
+	stop := reportProgress(cfg.Progress, peer, "latency", cfg.LatencyN, &done)
 	defer stop()
 	return pacedCalls(ctx, cfg.LatencyN, cfg.Rate, &done, func(ctx context.Context, i int) error {
 		return q.publish(ctx, body(template, i))
@@ -306,18 +306,15 @@ func workers(ctx context.Context, n int, f func(context.Context) error) error {
 	return first
 }
 
-// reportProgress calls cfg.Progress about every 100ms with done's value
-// until the returned stop is called, and once more then.
-func reportProgress(cfg Config, peer, phase string, done *atomic.Int64) (stop func()) {
-	if cfg.Progress == nil {
+// reportProgress calls progress (when set) about every 100ms with done's
+// value out of total until the returned stop is called, and once more
+// then.
+func reportProgress(progress func(Progress), peer, phase string, total int, done *atomic.Int64) (stop func()) {
+	if progress == nil {
 		return func() {}
 	}
-	total := cfg.N
-	if phase == "latency" {
-		total = cfg.LatencyN
-	}
 	report := func() {
-		cfg.Progress(Progress{System: peer, Phase: phase, Done: int(done.Load()), Total: total})
+		progress(Progress{System: peer, Phase: phase, Done: int(done.Load()), Total: total})
 	}
 	quit := make(chan struct{})
 	var wg sync.WaitGroup

@@ -187,7 +187,7 @@ func runStreamPeer(ctx context.Context, cfg StreamConfig, peer string) (r Stream
 		return r, err
 	}
 	var next, done atomic.Int64
-	stop := reportProgress(Config{N: cfg.N, Progress: cfg.Progress}, peer, "append", &done)
+	stop := reportProgress(cfg.Progress, peer, "append", cfg.N, &done)
 	start := time.Now()
 	err = workers(ctx, cfg.Producers, func(ctx context.Context) error {
 		for {
@@ -216,7 +216,7 @@ func runStreamPeer(ctx context.Context, cfg StreamConfig, peer string) (r Stream
 		return r, fmt.Errorf("replay load: %w", err)
 	}
 	done.Store(0)
-	stop = reportProgress(Config{N: cfg.ReplayN, Progress: cfg.Progress}, peer, "replay", &done)
+	stop = reportProgress(cfg.Progress, peer, "replay", cfg.ReplayN, &done)
 	want := uint64(0)
 	var bad error
 	start = time.Now()
@@ -267,7 +267,7 @@ func streamLatency(ctx context.Context, cfg StreamConfig, peer string, sys strea
 		})
 	}()
 	var done atomic.Int64
-	stop := reportProgress(Config{N: cfg.LatencyN, Progress: cfg.Progress}, peer, "end-to-end", &done)
+	stop := reportProgress(cfg.Progress, peer, "end-to-end", cfg.LatencyN, &done)
 	defer stop()
 	interval := time.Second / time.Duration(cfg.Rate)
 	nextAt := time.Now()

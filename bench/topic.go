@@ -357,9 +357,7 @@ func jetStreamTopic(ctx context.Context, s *jetStreamSystem, cfg TopicConfig) (p
 // subscriptions.
 func deliverPhase(ctx context.Context, cfg Config, peer string, subs []target) (time.Duration, error) {
 	var delivered atomic.Int64
-	total := cfg
-	total.N *= len(subs)
-	stop := reportProgress(total, peer, "deliver", &delivered)
+	stop := reportProgress(cfg.Progress, peer, "deliver", cfg.N*len(subs), &delivered)
 	defer stop()
 	var next atomic.Int64
 	start := time.Now()
