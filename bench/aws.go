@@ -149,21 +149,16 @@ var (
 )
 
 func (c AWSConfig) withDefaults() (AWSConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.SQSN, 20_000)
-	def(&c.SNSN, 5_000)
-	def(&c.KinesisN, 100_000)
-	def(&c.Size, 1024)
-	def(&c.Concurrency, 8)
-	def(&c.LatencyN, 500)
+	orDefault(&c.SQSN, 20_000)
+	orDefault(&c.SNSN, 5_000)
+	orDefault(&c.KinesisN, 100_000)
+	orDefault(&c.Size, 1024)
+	orDefault(&c.Concurrency, 8)
+	orDefault(&c.LatencyN, 500)
 	if c.LatencyN < 0 {
 		c.LatencyN = 0
 	}
-	def(&c.Rate, 200)
+	orDefault(&c.Rate, 200)
 	if c.Wait == 0 {
 		c.Wait = time.Second
 	}

@@ -128,18 +128,13 @@ const TargetBusE2EEventsPerSec = 50_000
 const busIdle = 10 * time.Second
 
 func (c BusConfig) withDefaults() (BusConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.N, 200_000)
-	def(&c.Rules, 1000)
-	def(&c.Matches, 1)
-	def(&c.Queues, 10)
-	def(&c.Size, 1024)
-	def(&c.Producers, 64)
-	def(&c.Batch, 10)
+	orDefault(&c.N, 200_000)
+	orDefault(&c.Rules, 1000)
+	orDefault(&c.Matches, 1)
+	orDefault(&c.Queues, 10)
+	orDefault(&c.Size, 1024)
+	orDefault(&c.Producers, 64)
+	orDefault(&c.Batch, 10)
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Minute
 	}

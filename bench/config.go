@@ -137,18 +137,13 @@ func validatePeers(peers []string) error {
 // withDefaults fills in defaults and validates every field, naming the
 // field and its accepted range on error.
 func (c Config) withDefaults() (Config, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.N, 20000)
-	def(&c.Size, 1024)
-	def(&c.Producers, 64)
-	def(&c.Consumers, 1)
-	def(&c.Batch, 100)
-	def(&c.Rate, 1000)
-	def(&c.LatencyN, 2000)
+	orDefault(&c.N, 20000)
+	orDefault(&c.Size, 1024)
+	orDefault(&c.Producers, 64)
+	orDefault(&c.Consumers, 1)
+	orDefault(&c.Batch, 100)
+	orDefault(&c.Rate, 1000)
+	orDefault(&c.LatencyN, 2000)
 	if c.LatencyN < 0 {
 		c.LatencyN = 0
 	}
@@ -214,4 +209,11 @@ func checkDiskPeers(workload string, peers []string, more ...string) error {
 		}
 	}
 	return nil
+}
+
+// orDefault sets *v to d when it is 0 (not chosen).
+func orDefault(v *int, d int) {
+	if *v == 0 {
+		*v = d
+	}
 }

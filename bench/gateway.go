@@ -107,20 +107,15 @@ type GatewayConfig struct {
 }
 
 func (c GatewayConfig) withDefaults() (GatewayConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.N, 10_000)
-	def(&c.Warmup, 1000)
+	orDefault(&c.N, 10_000)
+	orDefault(&c.Warmup, 1000)
 	if c.Warmup < 0 {
 		c.Warmup = 0
 	}
-	def(&c.Concurrency, 32)
-	def(&c.Size, 64)
-	def(&c.Subscribers, 1000)
-	def(&c.Messages, 1000)
+	orDefault(&c.Concurrency, 32)
+	orDefault(&c.Size, 64)
+	orDefault(&c.Subscribers, 1000)
+	orDefault(&c.Messages, 1000)
 	if c.Backend == "" {
 		c.Backend = BackendMem
 	}

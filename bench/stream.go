@@ -78,18 +78,13 @@ type StreamResult struct {
 }
 
 func (c StreamConfig) withDefaults() (StreamConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.N, 20000)
-	def(&c.ReplayN, 1_000_000)
-	def(&c.Size, 1024)
-	def(&c.Producers, 64)
-	def(&c.Partitions, 8)
-	def(&c.Rate, 2000)
-	def(&c.LatencyN, 4000)
+	orDefault(&c.N, 20000)
+	orDefault(&c.ReplayN, 1_000_000)
+	orDefault(&c.Size, 1024)
+	orDefault(&c.Producers, 64)
+	orDefault(&c.Partitions, 8)
+	orDefault(&c.Rate, 2000)
+	orDefault(&c.LatencyN, 4000)
 	if c.LatencyN < 0 {
 		c.LatencyN = 0
 	}

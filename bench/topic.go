@@ -109,18 +109,13 @@ type TopicResult struct {
 }
 
 func (c TopicConfig) withDefaults() (TopicConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.N, 20000)
-	def(&c.Size, 1024)
-	def(&c.Producers, 1) // the workload: one publisher
-	def(&c.Subscribers, 10)
-	def(&c.Batch, 100)
-	def(&c.Rate, 1000)
-	def(&c.LatencyN, 2000)
+	orDefault(&c.N, 20000)
+	orDefault(&c.Size, 1024)
+	orDefault(&c.Producers, 1) // the workload: one publisher
+	orDefault(&c.Subscribers, 10)
+	orDefault(&c.Batch, 100)
+	orDefault(&c.Rate, 1000)
+	orDefault(&c.LatencyN, 2000)
 	c.LatencyN = max(c.LatencyN, 0)
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Minute
