@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -112,13 +111,8 @@ func checkAWSOutput(t *testing.T, res []AWSResult, ratios int) {
 func TestAWSCourierSmallRun(t *testing.T) {
 	cfg := smallAWSConfig(t)
 	cfg.Systems, cfg.PeersDir = []string{SystemCourier}, t.TempDir()
-	var mu sync.Mutex
-	last := map[string]Progress{}
-	cfg.Progress = func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		last[p.System+"/"+p.Phase] = p
-	}
+	var progress progressLog
+	cfg.Progress = progress.record
 	res, err := AWS(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -141,13 +135,11 @@ func TestAWSCourierSmallRun(t *testing.T) {
 			t.Errorf("%s %s: skipped %q", r.Workload, r.label(), r.Skipped)
 		}
 	}
-	mu.Lock()
 	for _, key := range []string{"courier sqs-json/sqs", "courier rest/latency", "courier sns+sqs-query/sns", "courier kinesis-json/kinesis"} {
-		if p, ok := last[key]; !ok || p.Done != p.Total {
+		if p, ok := progress.last(key); !ok || p.Done != p.Total {
 			t.Errorf("progress %s: last report %+v (reported: %v)", key, p, ok)
 		}
 	}
-	mu.Unlock()
 	checkAWSOutput(t, res, 2*cpuMeasures()) // the per-message cost of sqs-json and sqs-query over REST
 }
 

@@ -4,8 +4,33 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sync"
 	"testing"
 )
+
+// progressLog keeps the last Progress report of each system and phase
+// (its record is a config's Progress).
+type progressLog struct {
+	mu      sync.Mutex
+	reports map[string]Progress // by "system/phase"
+}
+
+func (l *progressLog) record(p Progress) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reports == nil {
+		l.reports = map[string]Progress{}
+	}
+	l.reports[p.System+"/"+p.Phase] = p
+}
+
+// last returns the last report of key ("system/phase").
+func (l *progressLog) last(key string) (Progress, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.reports[key]
+	return p, ok
+}
 
 // BenchmarkQueue runs each phase of the queue workload with b.N messages
 // against courier (file://, sync=always) and the JetStream peers, side by

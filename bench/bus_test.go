@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,13 +27,8 @@ func smallBusConfig(t testing.TB) BusConfig {
 // reports, the CPU profile, the table and the JSON line.
 func TestBusSmallRun(t *testing.T) {
 	cfg := smallBusConfig(t)
-	var mu sync.Mutex
-	last := map[string]Progress{}
-	cfg.Progress = func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		last[p.System+"/"+p.Phase] = p
-	}
+	var progress progressLog
+	cfg.Progress = progress.record
 	var profile bytes.Buffer
 	cfg.CPUProfile = &profile
 	res, err := Bus(context.Background(), cfg)
@@ -62,7 +56,7 @@ func TestBusSmallRun(t *testing.T) {
 		t.Errorf("workload %+v is not the configured one", r)
 	}
 	for key, total := range map[string]int{"courier-queue/publish": 2000, "courier/rules": 100, "courier/deliver": 2000} {
-		if p := last[key]; p.Total != total || p.Done != total {
+		if p, _ := progress.last(key); p.Total != total || p.Done != total {
 			t.Errorf("last %s progress %+v, want %d of %d", key, p, total, total)
 		}
 	}

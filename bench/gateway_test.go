@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -25,13 +24,8 @@ func smallGatewayConfig(t testing.TB) GatewayConfig {
 // JSON lines.
 func TestGatewaySmallRun(t *testing.T) {
 	cfg := smallGatewayConfig(t)
-	var mu sync.Mutex
-	last := map[string]Progress{}
-	cfg.Progress = func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		last[p.System+"/"+p.Phase] = p
-	}
+	var progress progressLog
+	cfg.Progress = progress.record
 	res, err := Gateway(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +84,7 @@ func TestGatewaySmallRun(t *testing.T) {
 		"grpc/latency": 600, "courier-grpc/throughput": 200, "bare-grpc/throughput": 200, "connect-grpc/throughput": 200,
 		"rest/latency": 400, "courier-rest/throughput": 200, "bare-rest/throughput": 200,
 	} {
-		if p := last[key]; p.Total != total || p.Done != total {
+		if p, _ := progress.last(key); p.Total != total || p.Done != total {
 			t.Errorf("last %s progress %+v, want %d of %d", key, p, total, total)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +24,8 @@ func smallConfig(t testing.TB, peers ...string) Config {
 
 func TestQueueSmallRun(t *testing.T) {
 	cfg := smallConfig(t, append([]string{PeerCourierMem}, DefaultPeers...)...)
-	var mu sync.Mutex
-	last := map[string]Progress{}
-	cfg.Progress = func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		last[p.System+"/"+p.Phase] = p
-	}
+	var progress progressLog
+	cfg.Progress = progress.record
 	results, err := Queue(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +51,7 @@ func TestQueueSmallRun(t *testing.T) {
 			t.Errorf("%s: fsync %v, want %v", r.System, r.Fsync, wantFsync)
 		}
 		for _, phase := range []string{"publish", "consume", "latency"} {
-			p := last[r.System+"/"+phase]
+			p, _ := progress.last(r.System + "/" + phase)
 			if p.Total == 0 || p.Done != p.Total {
 				t.Errorf("%s: last %s progress %+v, want done = total", r.System, phase, p)
 			}

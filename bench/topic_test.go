@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -28,13 +27,8 @@ func TestTopicSmallRun(t *testing.T) {
 		t.Skip("starts nats-server")
 	}
 	cfg := smallTopicConfig(t, PeerCourier, PeerJetStream, PeerJetStreamSync)
-	var mu sync.Mutex
-	last := map[string]Progress{}
-	cfg.Progress = func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		last[p.System+"/"+p.Phase] = p
-	}
+	var progress progressLog
+	cfg.Progress = progress.record
 	res, err := Topic(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +60,7 @@ func TestTopicSmallRun(t *testing.T) {
 		"courier-queue/publish": 300, "courier/publish": 300, "courier/deliver": 900, "courier/latency": 50,
 		"jetstream/publish": 300, "jetstream/deliver": 900, "jetstream/latency": 50,
 	} {
-		if p := last[key]; p.Total != total || p.Done != total {
+		if p, _ := progress.last(key); p.Total != total || p.Done != total {
 			t.Errorf("last %s progress %+v, want %d of %d", key, p, total, total)
 		}
 	}
