@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"strconv"
@@ -156,7 +157,7 @@ func (s *Stream) GetRecords(ctx context.Context, iterator string, limit int) ([]
 		return nil, "", 0, s.wrap("get records", driver.Invalid("shard_iterator", "the iterator belongs to stream %q", it.stream))
 	}
 	if time.Since(it.issued) > ShardIteratorTTL {
-		return nil, "", 0, s.wrap("get records", driver.Invalid("shard_iterator", "expired: iterators are valid for %v", ShardIteratorTTL))
+		return nil, "", 0, s.wrap("get records", expiredIterator{driver.Invalid("shard_iterator", "expired: iterators are valid for %v", ShardIteratorTTL)})
 	}
 	sd, err := s.driver("get records")
 	if err != nil {
@@ -179,3 +180,15 @@ func (s *Stream) GetRecords(ctx context.Context, iterator string, limit int) ([]
 	next := shardIterator{stream: s.name, partition: it.partition, offset: res.Next, issued: time.Now()}.encode()
 	return res.Records, next, behind, nil
 }
+
+// ErrIteratorExpired is what the error of GetRecords with an iterator
+// older than ShardIteratorTTL matches (besides ErrInvalid).
+var ErrIteratorExpired = errors.New("shard iterator expired")
+
+// expiredIterator is the error of an expired iterator: the
+// *ValidationError that names the iterator, which is also
+// ErrIteratorExpired.
+type expiredIterator struct{ *driver.ValidationError }
+
+func (e expiredIterator) Unwrap() error        { return e.ValidationError }
+func (e expiredIterator) Is(target error) bool { return target == ErrIteratorExpired }

@@ -88,8 +88,11 @@ func TestShardIterators(t *testing.T) {
 		}
 		// Iterators expire like Kinesis's, and garbage is refused.
 		time.Sleep(ShardIteratorTTL + time.Second)
-		if _, _, _, err := st.GetRecords(ctx, next, 1); !errors.Is(err, ErrInvalid) {
+		if _, _, _, err := st.GetRecords(ctx, next, 1); !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrIteratorExpired) {
 			t.Fatalf("expired iterator: %v", err)
+		}
+		if _, _, _, err := st.GetRecords(ctx, "garbage", 1); errors.Is(err, ErrIteratorExpired) {
+			t.Fatalf("a garbage iterator is reported expired: %v", err)
 		}
 		if _, _, _, err := st.GetRecords(ctx, "garbage", 1); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("garbage iterator: %v", err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
@@ -71,21 +70,12 @@ func (s *Service) courierError(name string, err error) error {
 		return s.streamNotFound(name)
 	case errors.Is(err, courier.ErrExists), errors.Is(err, courier.ErrConflict):
 		return kerr(codeInUse, "Stream %s under account %s: %v", name, s.env.AccountID, err)
-	case isExpiredIterator(err):
+	case errors.Is(err, courier.ErrIteratorExpired):
 		return kerr(codeExpiredIterator, "Iterator expired: shard iterators are valid for %v after they are issued (%v)", courier.ShardIteratorTTL, err)
 	case errors.As(err, &ve), errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrTooLarge), errors.Is(err, courier.ErrUnsupported):
 		return invalid("%v", err)
 	}
 	return internal(err)
-}
-
-// isExpiredIterator reports whether err is courier's refusal of an
-// expired shard iterator. courier has no sentinel for it: it is the
-// ValidationError of field "shard_iterator" whose reason starts with
-// "expired".
-func isExpiredIterator(err error) bool {
-	var ve *courier.ValidationError
-	return errors.As(err, &ve) && ve.Field == "shard_iterator" && strings.HasPrefix(ve.Reason, "expired")
 }
 
 // unsupported is the error of an action courier does not implement:

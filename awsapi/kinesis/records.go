@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -250,7 +251,7 @@ func (s *Service) getRecords(c *call, in *getRecordsInput) (any, error) {
 	}
 	recs, next, behind, err := s.env.Broker.Stream(name).GetRecords(c.ctx, it, limit)
 	if err != nil {
-		if isExpiredIterator(err) {
+		if errors.Is(err, courier.ErrIteratorExpired) {
 			return nil, kerr(codeExpiredIterator, "Iterator expired. Shard iterators are valid for %v after they are issued.", courier.ShardIteratorTTL)
 		}
 		return nil, s.courierError(name, fmt.Errorf("GetRecords: %w", err))
