@@ -680,9 +680,9 @@ func testBusEdgeCases(t *testing.T, s *suite, b *courier.Broker) {
 
 	// A source that is no valid FIFO group still reaches standard and FIFO
 	// queues created after the event was accepted.
-	// The targets retry long enough (about a second) for the queues to be
-	// created over a network backend.
-	untilCreated := courier.RetryPolicy{MaxAttempts: 100, MinDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
+	// The targets retry long enough (about ten seconds) for the queues to
+	// be created over a network backend on a loaded machine.
+	untilCreated := courier.RetryPolicy{MaxAttempts: 1000, MinDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}
 	must(bus.PutRule(c, "late", courier.Rule{Pattern: json.RawMessage(`{"detail-type": ["late"]}`), Targets: []courier.Target{
 		{ID: "std", Kind: courier.TargetQueue, Queue: "late", Retry: untilCreated, DeadLetterQueue: "edge-dlq"},
 		{ID: "fifo", Kind: courier.TargetQueue, Queue: "late.fifo", Retry: untilCreated, DeadLetterQueue: "edge-dlq"},

@@ -219,15 +219,7 @@ func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []e
 	}
 	switch spec.Kind {
 	case driver.TargetQueue, driver.TargetTopic:
-		d.e.mu.Lock()
-		fifo := false
-		if spec.Kind == driver.TargetQueue {
-			q := d.e.queues[spec.Queue]
-			fifo = q != nil && q.fifo()
-		} else if tp := d.e.topics[spec.Topic]; tp != nil {
-			fifo = tp.attrs.FIFO
-		}
-		d.e.mu.Unlock()
+		fifo := d.targetIsFIFO()
 		msgs := make([]driver.Message, len(ds))
 		for i, dl := range ds {
 			// The delivery's ID as dedup ID: a delivery made again after a
@@ -244,13 +236,20 @@ func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []e
 		} else {
 			res, err = d.e.Publish(ctx, spec.Topic, msgs)
 		}
+		// The target may have been created or replaced between the FIFO
+		// lookup and the send: the messages were then built for the wrong
+		// kind, and what the send refused is retried, not dead-lettered.
+		judge := classify
+		if fifo != d.targetIsFIFO() {
+			judge = func(err error) error { return err }
+		}
 		if err != nil {
-			fill(classify(err))
+			fill(judge(err))
 			break
 		}
 		for i, r := range res {
 			if r.Err != nil {
-				errs[i] = classify(r.Err)
+				errs[i] = judge(r.Err)
 			}
 		}
 	case driver.TargetStream:
@@ -284,6 +283,19 @@ func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []e
 		}
 	}
 	return errs
+}
+
+// targetIsFIFO reports whether the queue or topic d delivers to exists and
+// is FIFO.
+func (d *dispatcher) targetIsFIFO() bool {
+	d.e.mu.Lock()
+	defer d.e.mu.Unlock()
+	if d.t.spec.Kind == driver.TargetQueue {
+		q := d.e.queues[d.t.spec.Queue]
+		return q != nil && q.fifo()
+	}
+	tp := d.e.topics[d.t.spec.Topic]
+	return tp != nil && tp.attrs.FIFO
 }
 
 // classify marks errors that retrying cannot cure as permanent.
