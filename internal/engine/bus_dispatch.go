@@ -219,39 +219,7 @@ func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []e
 	}
 	switch spec.Kind {
 	case driver.TargetQueue, driver.TargetTopic:
-		fifo := d.targetIsFIFO()
-		msgs := make([]driver.Message, len(ds))
-		for i, dl := range ds {
-			// The delivery's ID as dedup ID: a delivery made again after a
-			// crash is stored once. FIFO targets group by the event's source.
-			msgs[i] = driver.Message{Body: dl.Body, Headers: dl.Headers, DedupID: dl.ID}
-			if fifo {
-				msgs[i].Group = fifoGroup(dl.Group)
-			}
-		}
-		var res []driver.SendResult
-		var err error
-		if spec.Kind == driver.TargetQueue {
-			res, err = d.e.Send(ctx, spec.Queue, msgs)
-		} else {
-			res, err = d.e.Publish(ctx, spec.Topic, msgs)
-		}
-		// The target may have been created or replaced between the FIFO
-		// lookup and the send: the messages were then built for the wrong
-		// kind, and what the send refused is retried, not dead-lettered.
-		judge := classify
-		if fifo != d.targetIsFIFO() {
-			judge = func(err error) error { return err }
-		}
-		if err != nil {
-			fill(judge(err))
-			break
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				errs[i] = judge(r.Err)
-			}
-		}
+		return d.sendToTarget(ctx, ds, d.targetIsFIFO())
 	case driver.TargetStream:
 		recs := make([]driver.Record, len(ds))
 		for i, dl := range ds {
@@ -280,6 +248,45 @@ func (d *dispatcher) deliverBatch(ctx context.Context, ds []driver.Delivery) []e
 	case driver.TargetHTTP:
 		for i, dl := range ds {
 			errs[i] = d.post(ctx, dl)
+		}
+	}
+	return errs
+}
+
+// sendToTarget sends the deliveries to d's queue or topic target as
+// messages built for a FIFO target or not, as fifo says, and returns one
+// error per delivery. If the target was created or replaced meanwhile
+// (fifo no longer holds), the messages were built for the wrong kind:
+// what the send refused is then retried, not dead-lettered.
+func (d *dispatcher) sendToTarget(ctx context.Context, ds []driver.Delivery, fifo bool) []error {
+	spec := &d.t.spec
+	msgs := make([]driver.Message, len(ds))
+	for i, dl := range ds {
+		// The delivery's ID as dedup ID: a delivery made again after a
+		// crash is stored once. FIFO targets group by the event's source.
+		msgs[i] = driver.Message{Body: dl.Body, Headers: dl.Headers, DedupID: dl.ID}
+		if fifo {
+			msgs[i].Group = fifoGroup(dl.Group)
+		}
+	}
+	var res []driver.SendResult
+	var err error
+	if spec.Kind == driver.TargetQueue {
+		res, err = d.e.Send(ctx, spec.Queue, msgs)
+	} else {
+		res, err = d.e.Publish(ctx, spec.Topic, msgs)
+	}
+	judge := classify
+	if fifo != d.targetIsFIFO() {
+		judge = func(err error) error { return err }
+	}
+	errs := make([]error, len(ds))
+	for i := range errs {
+		switch {
+		case err != nil:
+			errs[i] = judge(err)
+		case res[i].Err != nil:
+			errs[i] = judge(res[i].Err)
 		}
 	}
 	return errs
