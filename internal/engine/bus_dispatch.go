@@ -276,9 +276,13 @@ func (d *dispatcher) sendToTarget(ctx context.Context, ds []driver.Delivery, fif
 	} else {
 		res, err = d.e.Publish(ctx, spec.Topic, msgs)
 	}
-	judge := classify
-	if fifo != d.targetIsFIFO() {
-		judge = func(err error) error { return err }
+	// Only a refused send looks the target up again: the common case
+	// takes the engine's lock once.
+	judge := func(err error) error {
+		if fifo != d.targetIsFIFO() {
+			return err
+		}
+		return classify(err)
 	}
 	errs := make([]error, len(ds))
 	for i := range errs {
