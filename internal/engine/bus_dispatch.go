@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -276,21 +277,26 @@ func (d *dispatcher) sendToTarget(ctx context.Context, ds []driver.Delivery, fif
 	} else {
 		res, err = d.e.Publish(ctx, spec.Topic, msgs)
 	}
-	// Only a refused send looks the target up again: the common case
+	// Only a refused send looks the target up again, once: the common case
 	// takes the engine's lock once.
+	kindChanged := sync.OnceValue(func() bool { return fifo != d.targetIsFIFO() })
 	judge := func(err error) error {
-		if fifo != d.targetIsFIFO() {
+		if kindChanged() {
 			return err
 		}
 		return classify(err)
 	}
 	errs := make([]error, len(ds))
-	for i := range errs {
-		switch {
-		case err != nil:
-			errs[i] = judge(err)
-		case res[i].Err != nil:
-			errs[i] = judge(res[i].Err)
+	if err != nil {
+		err = judge(err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			errs[i] = judge(r.Err)
 		}
 	}
 	return errs
