@@ -152,11 +152,7 @@ func decodeErrorText(err error) string {
 	if errors.As(err, &se) {
 		return fmt.Sprintf("invalid JSON at offset %d: %v", se.Offset, err)
 	}
-	s := err.Error()
-	if len(s) > 256 {
-		s = s[:256] + "..."
-	}
-	return s
+	return awsapi.Truncate(err.Error(), 256)
 }
 
 // writeOutput answers r with out (a struct, or nil for an empty result)

@@ -36,10 +36,7 @@ func invalid(format string, args ...any) *awsapi.Error {
 // validation is a ValidationException for a member that breaks a
 // constraint of the Kinesis model, in AWS's wording.
 func validation(member, value, constraint string) *awsapi.Error {
-	if len(value) > 64 {
-		value = value[:64] + "..."
-	}
-	return kerr(codeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
+	return kerr(codeValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", awsapi.Truncate(value, 64), member, constraint)
 }
 
 // internal is an InternalFailureException (HTTP 500).
@@ -70,8 +67,6 @@ func (s *Service) courierError(name string, err error) error {
 		return s.streamNotFound(name)
 	case errors.Is(err, courier.ErrExists), errors.Is(err, courier.ErrConflict):
 		return kerr(codeInUse, "Stream %s under account %s: %v", name, s.env.AccountID, err)
-	case errors.Is(err, courier.ErrIteratorExpired):
-		return kerr(codeExpiredIterator, "Iterator expired: shard iterators are valid for %v after they are issued (%v)", courier.ShardIteratorTTL, err)
 	case errors.As(err, &ve), errors.Is(err, courier.ErrInvalid), errors.Is(err, courier.ErrTooLarge), errors.Is(err, courier.ErrUnsupported):
 		return invalid("%v", err)
 	}

@@ -57,6 +57,16 @@ func (s *Service) streamMeta(name string, info courier.StreamInfo) (streamMeta, 
 	return m, nil
 }
 
+// metaOf returns the metadata of a looked-up stream (only the actions
+// that show its mode or tags need it).
+func (s *Service) metaOf(k *kstream) (streamMeta, error) {
+	m, err := s.streamMeta(k.name, k.info)
+	if err != nil {
+		return streamMeta{}, internal(err)
+	}
+	return m, nil
+}
+
 // updateStreamMeta applies f to the stream's metadata and stores it,
 // under s.mu so that concurrent updates do not lose each other's changes.
 func (s *Service) updateStreamMeta(ctx context.Context, k *kstream, f func(m *streamMeta) error) error {
@@ -73,7 +83,6 @@ func (s *Service) updateStreamMeta(ctx context.Context, k *kstream, f func(m *st
 	if err := s.env.Meta.Put(ctx, streamKey(k.name), m); err != nil {
 		return internal(err)
 	}
-	k.meta = m
 	return nil
 }
 

@@ -194,12 +194,13 @@ func (s *Service) Serve(w http.ResponseWriter, r *awsapi.Request) {
 var streamed = new(struct{ streamed bool })
 
 // reservedPrefix starts the courier streams that are courier's own (the
-// AWS metadata stream): Kinesis neither lists nor touches them.
+// AWS metadata stream, awsapi.MetaStream): Kinesis neither lists nor
+// touches them.
 const reservedPrefix = "_courier"
 
 // hidden reports whether the stream name is one Kinesis must not see.
 func hidden(name string) bool {
-	return strings.HasPrefix(name, reservedPrefix) || name == awsapi.MetaStream
+	return strings.HasPrefix(name, reservedPrefix)
 }
 
 // streamName resolves a streamRef to a stream name: StreamName, or the
@@ -252,7 +253,6 @@ type kstream struct {
 	name string
 	st   *courier.Stream
 	info courier.StreamInfo
-	meta streamMeta
 }
 
 // lookup authorizes perm on the stream and returns it; a hidden or
@@ -269,11 +269,7 @@ func (s *Service) lookup(c *call, perm awsapi.Permission, name string) (*kstream
 	if err != nil {
 		return nil, s.courierError(name, err)
 	}
-	m, err := s.streamMeta(name, info)
-	if err != nil {
-		return nil, internal(err)
-	}
-	return &kstream{name: name, st: st, info: info, meta: m}, nil
+	return &kstream{name: name, st: st, info: info}, nil
 }
 
 // lookupRef resolves ref and looks the stream up.

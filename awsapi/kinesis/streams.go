@@ -205,10 +205,14 @@ func (s *Service) describeStream(c *call, in *describeStreamInput) (any, error) 
 	if in.ExclusiveStartShardID != nil {
 		after = *in.ExclusiveStartShardID
 	}
+	m, err := s.metaOf(k)
+	if err != nil {
+		return nil, err
+	}
 	shards, more := k.shardList(after, limit)
 	return &describeStreamOutput{StreamDescription: streamDescription{
 		StreamName: k.name, StreamARN: s.streamARN(k.name), StreamStatus: "ACTIVE",
-		StreamModeDetails: &streamModeDetails{k.meta.Mode},
+		StreamModeDetails: &streamModeDetails{m.Mode},
 		Shards:            shards, HasMoreShards: more,
 		RetentionPeriodHours:    retentionHours(k.info),
 		StreamCreationTimestamp: at(k.info.CreatedAt),
@@ -222,13 +226,17 @@ func (s *Service) describeStreamSummary(c *call, in *streamRef) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := s.metaOf(k)
+	if err != nil {
+		return nil, err
+	}
 	cons, err := s.consumers(k)
 	if err != nil {
 		return nil, err
 	}
 	return &describeStreamSummaryOutput{StreamDescriptionSummary: streamDescriptionSummary{
 		StreamName: k.name, StreamARN: s.streamARN(k.name), StreamStatus: "ACTIVE",
-		StreamModeDetails:          &streamModeDetails{k.meta.Mode},
+		StreamModeDetails:          &streamModeDetails{m.Mode},
 		RetentionPeriodHours:       retentionHours(k.info),
 		StreamCreationTimestamp:    at(k.info.CreatedAt),
 		EnhancedMonitoring:         []enhancedMetrics{{ShardLevelMetrics: []string{}}},

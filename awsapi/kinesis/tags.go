@@ -92,8 +92,12 @@ func (s *Service) listTagsForStream(c *call, in *listTagsForStreamInput) (any, e
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
+	m, err := s.metaOf(k)
+	if err != nil {
+		return nil, err
+	}
 	out := &listTagsForStreamOutput{Tags: []tag{}}
-	for _, t := range sortedTags(k.meta.Tags) {
+	for _, t := range sortedTags(m.Tags) {
 		if in.ExclusiveStartTagKey != nil && t.Key <= *in.ExclusiveStartTagKey {
 			continue
 		}
@@ -174,7 +178,11 @@ func (s *Service) listTagsForResource(c *call, in *listTagsForResourceInput) (an
 		return nil, err
 	}
 	if res.consumer == "" {
-		return &listTagsForResourceOutput{Tags: sortedTags(k.meta.Tags)}, nil
+		m, err := s.metaOf(k)
+		if err != nil {
+			return nil, err
+		}
+		return &listTagsForResourceOutput{Tags: sortedTags(m.Tags)}, nil
 	}
 	m, err := s.consumer(k, res.consumer, *in.ResourceARN)
 	if err != nil {
