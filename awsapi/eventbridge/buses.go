@@ -115,12 +115,11 @@ type busSettings struct {
 
 // refuse fails when an unsupported setting is given.
 func (b busSettings) refuse() error {
-	return refuse(map[string]*unsupportedParam{"DeadLetterConfig": b.DeadLetterConfig, "KmsKeyIdentifier": b.KmsKeyIdentifier, "LogConfig": b.LogConfig},
-		map[string]string{
-			"DeadLetterConfig": "courier buses have no dead-letter queue of their own; set DeadLetterConfig on each target (PutTargets)",
-			"KmsKeyIdentifier": "courier does not encrypt buses with customer keys",
-			"LogConfig":        "courier does not send bus logs to CloudWatch; use the server's logs and metrics",
-		})
+	return refuse(
+		refusal{"DeadLetterConfig", b.DeadLetterConfig, "courier buses have no dead-letter queue of their own; set DeadLetterConfig on each target (PutTargets)"},
+		refusal{"KmsKeyIdentifier", b.KmsKeyIdentifier, "courier does not encrypt buses with customer keys"},
+		refusal{"LogConfig", b.LogConfig, "courier does not send bus logs to CloudWatch; use the server's logs and metrics"},
+	)
 }
 
 func (s *Service) createEventBus(ctx context.Context, body []byte) (any, error) {

@@ -287,8 +287,10 @@ type connSettings struct {
 
 // refuse fails when an unsupported setting is given.
 func (c connSettings) refuse() error {
-	return refuse(map[string]*unsupportedParam{"InvocationConnectivityParameters": c.InvocationConnectivityParameters, "KmsKeyIdentifier": c.KmsKeyIdentifier},
-		map[string]string{"InvocationConnectivityParameters": "courier reaches endpoints directly, not through VPC Lattice resources", "KmsKeyIdentifier": "courier does not encrypt connections with customer keys"})
+	return refuse(
+		refusal{"InvocationConnectivityParameters", c.InvocationConnectivityParameters, "courier reaches endpoints directly, not through VPC Lattice resources"},
+		refusal{"KmsKeyIdentifier", c.KmsKeyIdentifier, "courier does not encrypt connections with customer keys"},
+	)
 }
 
 // connectionOut is what DescribeConnection returns; secrets are left out.

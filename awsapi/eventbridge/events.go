@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	courier "github.com/courier-io/courier"
@@ -83,7 +85,7 @@ func (s *Service) entryEvent(e *putEventsEntry) (courier.Event, string, string) 
 		missing = append(missing, "Detail")
 	}
 	if len(missing) > 0 {
-		return courier.Event{}, "InvalidArgument", fmt.Sprintf("Parameter(s) %v not specified.", joinComma(missing))
+		return courier.Event{}, "InvalidArgument", fmt.Sprintf("Parameter(s) %v not specified.", strings.Join(missing, ","))
 	}
 	if d := bytes.TrimSpace([]byte(*e.Detail)); len(d) == 0 || d[0] != '{' || !json.Valid(d) {
 		return courier.Event{}, "MalformedDetail", "Detail is malformed: it must be a JSON object."
@@ -102,18 +104,6 @@ func (s *Service) entryEvent(e *putEventsEntry) (courier.Event, string, string) 
 		ev.Headers = map[string]string{traceHeader: *e.TraceHeader}
 	}
 	return ev, "", ""
-}
-
-// joinComma joins names with commas.
-func joinComma(names []string) string {
-	var b bytes.Buffer
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(n)
-	}
-	return b.String()
 }
 
 func (s *Service) putEvents(ctx context.Context, body []byte) (any, error) {
@@ -144,7 +134,7 @@ func (s *Service) putEvents(ctx context.Context, body []byte) (any, error) {
 			continue
 		}
 		buses[i] = bus
-		if !contains(order, bus) {
+		if !slices.Contains(order, bus) {
 			order = append(order, bus)
 		}
 	}
@@ -203,16 +193,6 @@ func (s *Service) putEvents(ctx context.Context, body []byte) (any, error) {
 		Entries          []putEventsResult `json:"Entries"`
 		FailedEntryCount int               `json:"FailedEntryCount"`
 	}{results, failed}, nil
-}
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // maxPatternLen bounds an event pattern, as EventBridge does.
@@ -278,7 +258,7 @@ func (s *Service) testEventPattern(ctx context.Context, body []byte) (any, error
 		missing = append(missing, "resources")
 	}
 	if len(missing) > 0 {
-		return nil, validationf("Parameter Event is not valid. Reason: the event needs the fields id, account, source, time, region, resources and detail-type; missing: %s.", joinComma(missing))
+		return nil, validationf("Parameter Event is not valid. Reason: the event needs the fields id, account, source, time, region, resources and detail-type; missing: %s.", strings.Join(missing, ","))
 	}
 	if _, err := time.Parse(time.RFC3339, *ev.Time); err != nil {
 		return nil, validationf("Parameter Event is not valid. Reason: time %q is not an RFC 3339 timestamp.", awsapi.Truncate(*ev.Time, 64))

@@ -149,7 +149,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", awsapi.ContentTypeJSON11)
-	h.Set("X-Amzn-RequestId", awsapi.RequestID(w))
+	awsapi.RequestID(w) // sets X-Amzn-RequestId
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
@@ -243,12 +243,20 @@ func (u *unsupportedParam) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// refuse returns a ValidationException for the first set parameter of
-// params (name, value pairs), with why.
-func refuse(params map[string]*unsupportedParam, why map[string]string) error {
-	for name, p := range params {
-		if p != nil && p.set {
-			return validationf("parameter %s is not supported: %s", name, why[name])
+// refusal names an unsupported parameter of a request and says why it is
+// not supported.
+type refusal struct {
+	name  string
+	param *unsupportedParam
+	why   string
+}
+
+// refuse returns a ValidationException for the first of refusals whose
+// parameter is set.
+func refuse(refusals ...refusal) error {
+	for _, r := range refusals {
+		if r.param != nil && r.param.set {
+			return validationf("parameter %s is not supported: %s", r.name, r.why)
 		}
 	}
 	return nil

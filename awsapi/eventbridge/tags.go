@@ -128,10 +128,7 @@ func (s *Service) listTagsForResource(ctx context.Context, body []byte) (any, er
 		Tags []tag `json:"Tags"`
 	}{Tags: []tag{}}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out.Tags = append(out.Tags, tag{Key: &k, Value: ptr2(m[k])})
+		out.Tags = append(out.Tags, tag{Key: &k, Value: new(m[k])})
 	}
 	return out, nil
 }
-
-// ptr2 returns a pointer to s, also for "".
-func ptr2(s string) *string { return &s }

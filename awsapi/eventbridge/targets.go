@@ -162,15 +162,14 @@ func (s *Service) dlqQueue(field, arn string) (string, error) {
 // courierTarget translates an EventBridge target into a courier target,
 // checked as courier checks it. ref is t.Arn resolved.
 func (s *Service) courierTarget(ctx context.Context, field string, t *awsTarget, ref targetRef) (courier.Target, error) {
-	if err := refuse(map[string]*unsupportedParam{
-		"AppSyncParameters": t.AppSyncParameters, "BatchParameters": t.BatchParameters, "EcsParameters": t.EcsParameters,
-		"RedshiftDataParameters": t.RedshiftDataParameters, "RunCommandParameters": t.RunCommandParameters,
-		"SageMakerPipelineParameters": t.SageMakerPipelineParameters,
-	}, map[string]string{
-		"AppSyncParameters": "AppSync targets are not supported by courier", "BatchParameters": "Batch targets are not supported by courier",
-		"EcsParameters": "ECS targets are not supported by courier", "RedshiftDataParameters": "Redshift targets are not supported by courier",
-		"RunCommandParameters": "Run Command targets are not supported by courier", "SageMakerPipelineParameters": "SageMaker targets are not supported by courier",
-	}); err != nil {
+	if err := refuse(
+		refusal{"AppSyncParameters", t.AppSyncParameters, "AppSync targets are not supported by courier"},
+		refusal{"BatchParameters", t.BatchParameters, "Batch targets are not supported by courier"},
+		refusal{"EcsParameters", t.EcsParameters, "ECS targets are not supported by courier"},
+		refusal{"RedshiftDataParameters", t.RedshiftDataParameters, "Redshift targets are not supported by courier"},
+		refusal{"RunCommandParameters", t.RunCommandParameters, "Run Command targets are not supported by courier"},
+		refusal{"SageMakerPipelineParameters", t.SageMakerPipelineParameters, "SageMaker targets are not supported by courier"},
+	); err != nil {
 		return courier.Target{}, err
 	}
 	if err := checkName(field+".Id", t.ID, driver.MaxTargetIDLen); err != nil {
