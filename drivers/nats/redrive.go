@@ -104,7 +104,7 @@ func (c *conn) Redrive(ctx context.Context, dlq string, req driver.RedriveReques
 				c.release(msgs[j:])
 				return res, c.queueErr(to.ref, err)
 			}
-			if err := retryErr(ctx, c, "ack", func() error { return c.probeConsumer(ctx, m.main, msg.DoubleAck(ctx)) }); err != nil {
+			if err := c.settle(ctx, m, msg.Reply(), ackBody); err != nil {
 				c.release(msgs[j+1:])
 				return res, c.queueErr(m.ref, err)
 			}

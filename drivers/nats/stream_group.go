@@ -566,9 +566,7 @@ func (c *conn) listEntries(ctx context.Context, kv jetstream.KeyValue, filter st
 	st := c.kvStream
 	c.kvMu.Unlock()
 	pre := "$KV." + c.lay.bucket() + "."
-	info, err := retry(ctx, c, "list keys", func() (*jetstream.StreamInfo, error) {
-		return st.Info(ctx, jetstream.WithSubjectFilter(pre+filter))
-	})
+	info, err := c.streamInfo(ctx, st, jetstream.WithSubjectFilter(pre+filter))
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -694,7 +694,7 @@ func (c *conn) original(ctx context.Context, topic string, seq uint64) (publishe
 	if err != nil {
 		return published{}, err
 	}
-	raw, err := retry(ctx, c, "get message", func() (*jetstream.RawStreamMsg, error) { return st.GetMsg(ctx, seq) })
+	raw, err := c.getMsg(ctx, st, seq)
 	if err != nil {
 		return published{}, err
 	}

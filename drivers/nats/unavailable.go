@@ -32,7 +32,7 @@ const (
 // stream answered), or the cluster said it cannot now. Nothing was done
 // by such a request, so repeating it is safe. A resource that is gone
 // also leaves requests unanswered: callers that can meet one check its
-// existence (see probeStream) before they retry.
+// existence (see probeConsumer, and publish) before they retry.
 func unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -78,22 +78,10 @@ func retryErr(ctx context.Context, c *conn, what string, call func() error) erro
 	return err
 }
 
-// probeStream turns an unanswered request about stream into the stream's
-// not-found error when the stream is gone (the server's answer to a
-// stream info is authoritative), and otherwise returns err: the caller
-// retries it.
-func (c *conn) probeStream(ctx context.Context, stream string, err error) error {
-	if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
-		return err
-	}
-	if _, serr := c.js.Stream(ctx, stream); errors.Is(serr, jetstream.ErrStreamNotFound) {
-		return serr
-	}
-	return err
-}
-
-// probeConsumer is probeStream for a consumer (requests to a consumer,
-// such as pulls and acks, go unanswered when it is gone).
+// probeConsumer turns an unanswered request to a consumer (such as a
+// pull or an ack) into the consumer's not-found error when it is gone
+// (the server's answer to a consumer info is authoritative), and otherwise
+// returns err: the caller retries it.
 func (c *conn) probeConsumer(ctx context.Context, cons jetstream.Consumer, err error) error {
 	if !errors.Is(err, nats.ErrNoResponders) {
 		return err
