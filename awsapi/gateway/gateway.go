@@ -72,8 +72,7 @@ type Gateway struct {
 
 // endpoint is one service of a gateway: the service, or why it is off.
 type endpoint struct {
-	name string // "SQS", "SNS", "EventBridge", "Kinesis"
-	svc  awsapi.Service
+	svc awsapi.Service
 	// off says why the service is not served (the backend lacks what it
 	// needs); empty when it is served or was not asked for.
 	off string
@@ -124,7 +123,6 @@ func New(ctx context.Context, b *courier.Broker, cfg Config, svcs Services) (*Ga
 		{svcs.EventBridge, &g.events, "EventBridge", "event buses", caps.Buses},
 		{svcs.Kinesis, &g.kinesis, "Kinesis", "streams", caps.Streams},
 	} {
-		s.dst.name = s.name
 		if s.f == nil {
 			continue
 		}

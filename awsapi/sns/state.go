@@ -27,9 +27,6 @@ type topicState struct {
 	Tags  map[string]string `json:"tags,omitempty"`
 	// FIFO mirrors the courier topic (fixed at creation).
 	FIFO bool `json:"fifo,omitempty"`
-	// stored is false for a courier topic created by another surface,
-	// cached from its Info.
-	stored bool
 }
 
 // clone returns a copy of t that the caller may change.
@@ -110,7 +107,6 @@ func (s *Service) load() error {
 		if _, err := m.Get(k, &t); err != nil {
 			return fmt.Errorf("sns: %w", err)
 		}
-		t.stored = true
 		s.topics[strings.TrimPrefix(k, topicKeyPrefix)] = &t
 	}
 	for _, k := range m.Keys(subKeyPrefix) {
@@ -234,7 +230,6 @@ func (s *Service) putTopic(ctx context.Context, name string, t *topicState) erro
 	if err := s.env.Meta.Put(ctx, topicKeyPrefix+name, t); err != nil {
 		return err
 	}
-	t.stored = true
 	s.mu.Lock()
 	s.topics[name] = t
 	s.mu.Unlock()

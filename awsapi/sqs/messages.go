@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -128,7 +129,6 @@ type prepared struct {
 	msg               courier.Message
 	md5Body, md5Attrs string
 	md5Sys            string
-	size              int
 }
 
 // prepareSend validates one message for queue st and builds the courier
@@ -166,9 +166,9 @@ func (c *call) prepareSend(st *queueState, f *sendFields) (prepared, error) {
 			return p, errInvalidParam("Message system attribute AWSTraceHeader must be a non-empty String.")
 		}
 	}
-	p.size = len(body) + awsapi.AttributesSize(attrs) + awsapi.AttributesSize(sys)
-	if limit := st.info.Attributes.MaxMessageSize; p.size > limit {
-		return p, errInvalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes (this one is %d: body plus attributes).", limit, p.size)
+	size := len(body) + awsapi.AttributesSize(attrs) + awsapi.AttributesSize(sys)
+	if limit := st.info.Attributes.MaxMessageSize; size > limit {
+		return p, errInvalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes (this one is %d: body plus attributes).", limit, size)
 	}
 	fifo := st.fifo()
 	if f.DelaySeconds != nil {
@@ -429,6 +429,11 @@ func newSelection(in *receiveMessageInput) (selection, error) {
 
 func (sel *selection) wantSystem(n string) bool { return sel.allSystem || sel.system[n] }
 
+// anyAttrs reports whether the receive asked for any message attribute.
+func (sel *selection) anyAttrs() bool {
+	return sel.allAttrs || len(sel.attrs) > 0 || len(sel.prefixes) > 0
+}
+
 func (sel *selection) wantAttr(n string) bool {
 	if sel.allAttrs || sel.attrs[n] {
 		return true
@@ -451,7 +456,7 @@ func (c *call) render(st *queueState, d *courier.Delivery, sel *selection) messa
 			body, rendered = b, true
 		}
 	}
-	if !rendered {
+	if !rendered && sel.anyAttrs() {
 		for k, a := range awsapi.HeadersToAttributes(d.Headers) {
 			if sel.wantAttr(k) {
 				if attrs == nil {
@@ -461,14 +466,14 @@ func (c *call) render(st *queueState, d *courier.Delivery, sel *selection) messa
 			}
 		}
 	}
-	text := string(body)
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
+	if !utf8.Valid(body) {
+		body = bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}
+	text := string(body)
 	m := message{
 		MessageId:              d.ID,
 		ReceiptHandle:          c.s.encodeReceipt(st.name, d.Receipt),
-		MD5OfBody:              awsapi.MD5Hex([]byte(text)),
+		MD5OfBody:              awsapi.MD5Hex(body),
 		Body:                   text,
 		MD5OfMessageAttributes: awsapi.MD5OfAttributes(attrs),
 		MessageAttributes:      attrs,
