@@ -8,7 +8,12 @@ import (
 
 func TestSigCacheKeepsTheLatest(t *testing.T) {
 	var c sigCache
-	key := func(i int) [32]byte { return sha256.Sum256(fmt.Append(nil, i)) }
+	key := func(i int) sigKey {
+		var k sigKey
+		d := sha256.Sum256(fmt.Append(nil, i))
+		copy(k[1:], d[:])
+		return k
+	}
 	for i := range sigCacheSize + 10 {
 		c.put(key(i), fmt.Sprint(i))
 	}

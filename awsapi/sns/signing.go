@@ -94,9 +94,13 @@ func (s *Service) SigningCertificate() []byte {
 // SignatureVersion "1", SHA256withRSA for "2". An RSA signature costs
 // about a millisecond of CPU, and these signatures are deterministic, so
 // a message rendered for several subscriptions, or delivered again, is
-// signed once (sigCache).
+// signed once (sigCache). A PKCS #1 v1.5 signature depends only on the
+// hash and the digest, so they are the cache's key.
 func (s *Service) sign(version, canonical string) (string, error) {
-	id := sha256.Sum256([]byte(version + "\x00" + canonical))
+	h, digest := hashFor(version, canonical)
+	var id sigKey
+	id[0] = byte(h)
+	copy(id[1:], digest)
 	if sig, ok := s.sigs.get(id); ok {
 		return sig, nil
 	}
@@ -104,7 +108,6 @@ func (s *Service) sign(version, canonical string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h, digest := hashFor(version, canonical)
 	raw, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest)
 	if err != nil {
 		return "", err
@@ -117,27 +120,31 @@ func (s *Service) sign(version, canonical string) (string, error) {
 // sigCacheSize bounds the signatures sigCache keeps (about 3 MiB).
 const sigCacheSize = 8192
 
-// sigCache keeps the latest signatures by the SHA-256 of what they sign;
-// the oldest goes first. Its zero value is ready to use.
+// sigKey identifies what a signature signs: the hash (crypto.Hash) in its
+// first byte, then the digest (SHA-1's 20 bytes or SHA-256's 32).
+type sigKey [1 + sha256.Size]byte
+
+// sigCache keeps the latest signatures by what they sign (sigKey); the
+// oldest goes first. Its zero value is ready to use.
 type sigCache struct {
 	mu    sync.Mutex
-	m     map[[32]byte]string
-	order [][32]byte // a ring of the keys in m, next the oldest when full
+	m     map[sigKey]string
+	order []sigKey // a ring of the keys in m, next the oldest when full
 	next  int
 }
 
-func (c *sigCache) get(k [32]byte) (string, bool) {
+func (c *sigCache) get(k sigKey) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[k]
 	return v, ok
 }
 
-func (c *sigCache) put(k [32]byte, v string) {
+func (c *sigCache) put(k sigKey, v string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[[32]byte]string, sigCacheSize)
+		c.m = make(map[sigKey]string, sigCacheSize)
 	}
 	if _, ok := c.m[k]; ok {
 		return
