@@ -258,7 +258,7 @@ func (c *call) sendMessage() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.authorizedQueue(awsapi.Publish, name)
+	st, err := c.authorizedSendQueue(name)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (c *call) sendMessageBatch() (any, error) {
 	if err := checkBatchIDs(ids); err != nil {
 		return nil, err
 	}
-	st, err := c.authorizedQueue(awsapi.Publish, name)
+	st, err := c.authorizedSendQueue(name)
 	if err != nil {
 		return nil, err
 	}
@@ -564,7 +564,7 @@ func (c *call) receiveMessage() (any, error) {
 			return nil, err
 		}
 	}
-	st, err := c.authorizedQueue(awsapi.Consume, name)
+	st, err := c.authorizedInfo(awsapi.Consume, name)
 	if err != nil {
 		return nil, err
 	}
@@ -724,7 +724,7 @@ func (c *call) deleteMessageBatch() (any, error) {
 	if err := checkReceiptBatch(in.Entries); err != nil {
 		return nil, err
 	}
-	if _, err := c.authorizedQueue(awsapi.Consume, name); err != nil {
+	if _, err := c.authorizedInfo(awsapi.Consume, name); err != nil {
 		return nil, err
 	}
 	out := deleteMessageBatchResult{Successful: []idEntry{}, Failed: []batchResultError{}}
@@ -821,7 +821,7 @@ func (c *call) changeMessageVisibilityBatch() (any, error) {
 	if err := checkReceiptBatch(in.Entries); err != nil {
 		return nil, err
 	}
-	if _, err := c.authorizedQueue(awsapi.Consume, name); err != nil {
+	if _, err := c.authorizedInfo(awsapi.Consume, name); err != nil {
 		return nil, err
 	}
 	out := changeVisibilityBatchResult{Successful: []idEntry{}, Failed: []batchResultError{}}

@@ -60,6 +60,16 @@ func metaKey(name string) string { return metaPrefix + "queue/" + name }
 // loadQueue returns the state of queue name; QueueDoesNotExist when there
 // is none.
 func (s *Service) loadQueue(ctx context.Context, name string) (*queueState, error) {
+	st, err := s.loadInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st, s.loadMeta(st)
+}
+
+// loadInfo is loadQueue without the metadata, for the message actions
+// that need only courier's info (st.meta stays empty).
+func (s *Service) loadInfo(ctx context.Context, name string) (*queueState, error) {
 	info, err := s.b.Queue(name).Info(ctx)
 	if err != nil {
 		if errors.Is(err, courier.ErrNotFound) || errors.Is(err, courier.ErrInvalid) {
@@ -67,14 +77,19 @@ func (s *Service) loadQueue(ctx context.Context, name string) (*queueState, erro
 		}
 		return nil, err
 	}
-	st := &queueState{name: name, info: info}
+	return &queueState{name: name, info: info}, nil
+}
+
+// loadMeta reads st's metadata into st.meta (left empty when the queue
+// has none, or only an older queue of its name had).
+func (s *Service) loadMeta(st *queueState) error {
 	var m queueMeta
-	if ok, err := s.env.Meta.Get(metaKey(name), &m); err != nil {
-		return nil, err
-	} else if ok && m.Created == info.CreatedAt.UnixNano() {
+	if ok, err := s.env.Meta.Get(metaKey(st.name), &m); err != nil {
+		return err
+	} else if ok && m.Created == st.info.CreatedAt.UnixNano() {
 		st.meta = m
 	}
-	return st, nil
+	return nil
 }
 
 // queueMissing reports whether err is loadQueue's QueueDoesNotExist.
@@ -665,7 +680,7 @@ func (c *call) getQueueURL() (any, error) {
 	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != c.s.env.AccountID {
 		return nil, errQueueDoesNotExist(fmt.Sprintf("this endpoint serves account %s, not %s", c.s.env.AccountID, awsapi.Truncate(in.QueueOwnerAWSAccountId, 20)))
 	}
-	if _, err := c.authorizedQueue(awsapi.Describe, in.QueueName); err != nil {
+	if _, err := c.authorizedInfo(awsapi.Describe, in.QueueName); err != nil {
 		return nil, err
 	}
 	return getQueueURLResult{QueueUrl: c.queueURL(in.QueueName)}, nil
@@ -743,7 +758,7 @@ func (c *call) purgeQueue() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.authorizedQueue(awsapi.Manage, name); err != nil {
+	if _, err := c.authorizedInfo(awsapi.Manage, name); err != nil {
 		return nil, err
 	}
 	now := c.s.now()
@@ -871,7 +886,7 @@ func (c *call) listDeadLetterSourceQueues() (any, error) {
 	if err := c.authorize(awsapi.Describe, "*"); err != nil {
 		return nil, err
 	}
-	if _, err := c.s.loadQueue(c.ctx(), name); err != nil {
+	if _, err := c.s.loadInfo(c.ctx(), name); err != nil {
 		return nil, err
 	}
 	srcs, err := c.s.deadLetterSources(c.ctx(), name)

@@ -311,3 +311,21 @@ func (c *call) authorizedQueue(perm awsapi.Permission, name string) (*queueState
 	}
 	return c.s.loadQueue(c.ctx(), name)
 }
+
+// authorizedInfo is authorizedQueue without the metadata (loadInfo).
+func (c *call) authorizedInfo(perm awsapi.Permission, name string) (*queueState, error) {
+	if err := c.authorize(perm, name); err != nil {
+		return nil, err
+	}
+	return c.s.loadInfo(c.ctx(), name)
+}
+
+// authorizedSendQueue is authorizedQueue for the send actions: only a
+// FIFO queue's metadata (its DeduplicationScope) is read.
+func (c *call) authorizedSendQueue(name string) (*queueState, error) {
+	st, err := c.authorizedInfo(awsapi.Publish, name)
+	if err != nil || !st.fifo() {
+		return st, err
+	}
+	return st, c.s.loadMeta(st)
+}
