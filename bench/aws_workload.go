@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,28 +122,6 @@ type awsRun struct {
 // progress reports done against total under phase until stop is called.
 func (r awsRun) progress(phase string, total int, done *atomic.Int64) (stop func()) {
 	return reportProgress(r.cfg.Progress, r.system, phase, total, done)
-}
-
-// completion counts the messages a run settled or read, first deliveries
-// only; once the count reaches total it cancels the run's context and
-// remembers when.
-type completion struct {
-	total  int64
-	done   atomic.Int64
-	once   sync.Once
-	at     time.Time
-	cancel context.CancelFunc
-}
-
-func newCompletion(total int, cancel context.CancelFunc) *completion {
-	return &completion{total: int64(total), cancel: cancel}
-}
-
-// add counts n more messages.
-func (c *completion) add(n int) {
-	if c.done.Add(int64(n)) >= c.total {
-		c.once.Do(func() { c.at = time.Now(); c.cancel() })
-	}
 }
 
 // drainQueue is one consumer of queue url: it receives through q (up to 10

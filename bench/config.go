@@ -123,12 +123,18 @@ func ParsePeers(s string) ([]string, error) {
 }
 
 func validatePeers(peers []string) error {
-	for i, p := range peers {
-		if !slices.Contains(knownPeers, p) {
-			return fmt.Errorf("bench: peers: unknown peer %q; accepted are %s", p, strings.Join(knownPeers, ", "))
+	return checkNames("peers", "peer ", peers, knownPeers)
+}
+
+// checkNames accepts names from accepted, each at most once; an unknown
+// one is named after its kind ("peer ", or "" for none).
+func checkNames(field, kind string, names, accepted []string) error {
+	for i, n := range names {
+		if !slices.Contains(accepted, n) {
+			return fmt.Errorf("bench: %s: unknown %s%q; accepted are %s", field, kind, n, strings.Join(accepted, ", "))
 		}
-		if slices.Contains(peers[:i], p) {
-			return fmt.Errorf("bench: peers: %q is listed twice", p)
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("bench: %s: %q is listed twice", field, n)
 		}
 	}
 	return nil

@@ -179,22 +179,46 @@ func publishPhase(ctx context.Context, cfg Config, peer string, q target, templa
 	return elapsed, err
 }
 
+// completion counts the messages a run settled or read, first deliveries
+// only; once the count reaches total it cancels the run's context and
+// remembers when.
+type completion struct {
+	total  int64
+	done   atomic.Int64
+	once   sync.Once
+	at     time.Time
+	cancel context.CancelFunc
+}
+
+func newCompletion(total int, cancel context.CancelFunc) *completion {
+	return &completion{total: int64(total), cancel: cancel}
+}
+
+// add counts n more messages.
+func (c *completion) add(n int) {
+	if c.done.Add(int64(n)) >= c.total {
+		c.once.Do(func() { c.at = time.Now(); c.cancel() })
+	}
+}
+
+// complete reports whether the count has reached total.
+func (c *completion) complete() bool { return c.done.Load() >= c.total }
+
 // consumePhase receives and acks all cfg.N messages from cfg.Consumers
 // goroutines and returns the time until the last one was settled, the
 // number of distinct messages seen and the number of duplicate deliveries.
 func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elapsed time.Duration, distinct, dups int, err error) {
 	seen := make([]atomic.Bool, cfg.N)
-	var settled, duplicates atomic.Int64
-	var endOnce sync.Once
-	var end time.Time
+	var duplicates atomic.Int64
 	ctx, finish := context.WithCancel(ctx)
 	defer finish()
+	settled := newCompletion(cfg.N, finish)
 
-	stop := reportProgress(cfg.Progress, peer, "consume", cfg.N, &settled)
+	stop := reportProgress(cfg.Progress, peer, "consume", cfg.N, &settled.done)
 	start := time.Now()
 	err = workers(ctx, cfg.Consumers, func(ctx context.Context) error {
 		var bad error
-		for settled.Load() < int64(cfg.N) {
+		for !settled.complete() {
 			fresh := 0
 			_, err := q.consume(ctx, cfg.Batch, func(b []byte) {
 				if len(b) != cfg.Size {
@@ -213,7 +237,7 @@ func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elaps
 				fresh++
 			})
 			if err != nil {
-				if settled.Load() >= int64(cfg.N) {
+				if settled.complete() {
 					return nil // another consumer settled the last message
 				}
 				return err
@@ -221,21 +245,19 @@ func consumePhase(ctx context.Context, cfg Config, peer string, q target) (elaps
 			if bad != nil {
 				return bad
 			}
-			if settled.Add(int64(fresh)) >= int64(cfg.N) {
-				endOnce.Do(func() { end = time.Now(); finish() })
-			}
+			settled.add(fresh)
 		}
 		return nil
 	})
 	stop()
-	distinct, dups = int(settled.Load()), int(duplicates.Load())
+	distinct, dups = int(settled.done.Load()), int(duplicates.Load())
 	if err != nil {
 		return 0, distinct, dups, err
 	}
 	if dups > 0 {
 		return 0, distinct, dups, fmt.Errorf("%d messages were delivered more than once", dups)
 	}
-	return end.Sub(start), distinct, dups, nil
+	return settled.at.Sub(start), distinct, dups, nil
 }
 
 // latencyPhase sends cfg.LatencyN messages from one goroutine at
