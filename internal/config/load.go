@@ -155,16 +155,23 @@ func (c *Config) readAdminTokenFile() error {
 	if a.AdminToken != "" {
 		return &Error{Key: "auth.admin_token_file", Reason: "excludes COURIER_ADMIN_TOKEN: give the admin token one way"}
 	}
-	data, err := os.ReadFile(a.AdminTokenFile)
+	token, err := readSecretFile("auth.admin_token_file", a.AdminTokenFile)
+	a.AdminToken = token
+	return err
+}
+
+// readSecretFile reads the secret in the file at path, named by the
+// config key that gave it; an unreadable or empty file is an error.
+func readSecretFile(key, path string) (Secret, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return &Error{Key: "auth.admin_token_file", Reason: err.Error()}
+		return "", &Error{Key: key, Reason: err.Error()}
 	}
-	token := strings.TrimSpace(string(data))
-	if token == "" {
-		return &Error{Key: "auth.admin_token_file", Reason: a.AdminTokenFile + " is empty"}
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", &Error{Key: key, Reason: path + " is empty"}
 	}
-	a.AdminToken = Secret(token)
-	return nil
+	return Secret(secret), nil
 }
 
 // readAWSSecrets reads the secret of each aws.access_keys entry from its
@@ -176,15 +183,11 @@ func (c *Config) readAWSSecrets() error {
 		if k.SecretFile == "" {
 			return &Error{Key: key, Reason: "is empty: name the file that holds the secret access key"}
 		}
-		data, err := os.ReadFile(k.SecretFile)
+		secret, err := readSecretFile(key, k.SecretFile)
 		if err != nil {
-			return &Error{Key: key, Reason: err.Error()}
+			return err
 		}
-		secret := strings.TrimSpace(string(data))
-		if secret == "" {
-			return &Error{Key: key, Reason: k.SecretFile + " is empty"}
-		}
-		k.Secret = Secret(secret)
+		k.Secret = secret
 	}
 	return nil
 }
