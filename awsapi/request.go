@@ -2,13 +2,12 @@ package awsapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/url"
 
 	courier "github.com/courier-io/courier"
+	"github.com/google/uuid"
 )
 
 // Permission is what an action needs on its resource, as a courier server
@@ -116,11 +115,4 @@ func RequestID(w http.ResponseWriter) string {
 }
 
 // NewRequestID returns a random UUID-shaped request ID.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewRequestID() string { return uuid.NewString() }

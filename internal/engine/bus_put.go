@@ -3,8 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 	"github.com/courier-io/courier/driver"
 	"github.com/courier-io/courier/pattern"
 	"github.com/courier-io/courier/transform"
+	"github.com/google/uuid"
 )
 
 // PutEvents stores events and routes each to the targets of the enabled
@@ -78,32 +77,13 @@ type envelopeJSON struct {
 	ReplayName string          `json:"replay-name,omitempty"`
 }
 
-// newEventID returns a random (version 4) UUID.
-func newEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
-}
-
 // buildEnvelope renders an event's envelope, in EventBridge's field order.
 // The event has been validated: its detail is a JSON object, which is
 // copied as it is.
 func buildEnvelope(ev *driver.Event, at int64, replay string) (id string, envelope []byte) {
 	id = ev.ID
 	if id == "" {
-		id = newEventID()
+		id = uuid.NewString()
 	}
 	t := ev.Time
 	if t.IsZero() {
