@@ -4,11 +4,13 @@ package awstest
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi/gateway"
@@ -47,5 +49,18 @@ func Config(akid, secret string) aws.Config {
 		Region:           gateway.DefaultRegion,
 		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, ""),
 		RetryMaxAttempts: 1,
+	}
+}
+
+// WantCode fails the test unless err is an AWS API error with the error
+// code code.
+func WantCode(t testing.TB, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v; want API error %s", err, code)
+	}
+	if ae.ErrorCode() != code {
+		t.Fatalf("error code %s (%s); want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
 	}
 }

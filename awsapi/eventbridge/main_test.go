@@ -110,13 +110,9 @@ func (f *fixture) empty(queue string) {
 // wantAPIError checks that err is the AWS error code, with HTTP status.
 func wantAPIError(t *testing.T, err error, code string, status int) {
 	t.Helper()
+	awstest.WantCode(t, err, code)
 	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v, want %s", err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
+	errors.As(err, &ae)
 	if ae.ErrorMessage() == "" {
 		t.Fatalf("error %s has no message", code)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/smithy-go"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
@@ -74,18 +73,6 @@ func inProcess(t testing.TB, b *courier.Broker) *kinesis.Client {
 	}
 	t.Cleanup(func() { g.Close() })
 	return client("http://kinesis.test", &http.Client{Transport: handlerTransport{g}})
-}
-
-// wantCode fails unless err is an AWS API error with code.
-func wantCode(t testing.TB, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v; want API error %s", err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code %s (%s); want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
 }
 
 // must fails the test on err.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 )
 
@@ -131,9 +132,9 @@ func TestExplicitHashKey(t *testing.T) {
 		}
 	}
 	_, err := f.c.PutRecord(f.ctx, &kinesis.PutRecordInput{StreamName: aws.String("e"), PartitionKey: aws.String("k"), Data: []byte("x"), ExplicitHashKey: aws.String(new(big.Int).Lsh(big.NewInt(1), 128).String())})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.PutRecord(f.ctx, &kinesis.PutRecordInput{StreamName: aws.String("e"), PartitionKey: aws.String("k"), Data: []byte("x"), ExplicitHashKey: aws.String("012")})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 }
 
 func TestPutRecordValidation(t *testing.T) {
@@ -155,7 +156,7 @@ func TestPutRecordValidation(t *testing.T) {
 		{kinesis.PutRecordInput{StreamName: name, PartitionKey: aws.String("k"), Data: []byte("x"), DryRun: aws.Bool(true)}, "DryRunOperationException"},
 	} {
 		_, err := f.c.PutRecord(f.ctx, &c.in)
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	// A record of exactly 1 MiB (data and key) fits; by ARN; with a
 	// sequence number for ordering.
@@ -212,15 +213,15 @@ func TestPutRecordsPartialFailure(t *testing.T) {
 		many[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: []byte("x")}
 	}
 	_, err := f.c.PutRecords(f.ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: many})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 	_, err = f.c.PutRecords(f.ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: []types.PutRecordsRequestEntry{}})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 	huge := make([]types.PutRecordsRequestEntry, 6)
 	for i := range huge {
 		huge[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: make([]byte, 1<<20-8)}
 	}
 	_, err = f.c.PutRecords(f.ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: huge})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	out = must[*kinesis.PutRecordsOutput](t)(f.c.PutRecords(f.ctx, &kinesis.PutRecordsInput{StreamName: aws.String("big"), Records: many[:500]}))
 	if aws.ToInt32(out.FailedRecordCount) != 0 || len(out.Records) != 500 || !seqLess(aws.ToString(out.Records[0].SequenceNumber), aws.ToString(out.Records[499].SequenceNumber)) {
 		t.Fatalf("500 records: failed %d, %d results", aws.ToInt32(out.FailedRecordCount), len(out.Records))
@@ -292,7 +293,7 @@ func TestShardIteratorTypes(t *testing.T) {
 		{kinesis.GetShardIteratorInput{StreamName: aws.String("it"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: "SIDEWAYS"}, "ValidationException"},
 	} {
 		_, err := f.c.GetShardIterator(f.ctx, &c.in)
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	for _, it := range []string{"garbage", "it/garbage", "_courier-aws-meta/x", strings.Repeat("a", 513)} {
 		_, err := f.c.GetRecords(f.ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(it)})
@@ -301,7 +302,7 @@ func TestShardIteratorTypes(t *testing.T) {
 		}
 	}
 	_, err := f.c.GetRecords(f.ctx, &kinesis.GetRecordsInput{ShardIterator: latest.ShardIterator, Limit: aws.Int32(10001)})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 }
 
 // TestIteratorTime covers AT_TIMESTAMP and the expiry of iterators with
@@ -362,7 +363,7 @@ func TestIteratorTime(t *testing.T) {
 		}
 		time.Sleep(2 * time.Minute)
 		_, err = c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: stale})
-		wantCode(t, err, "ExpiredIteratorException")
+		awstest.WantCode(t, err, "ExpiredIteratorException")
 		if _, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: res.NextShardIterator}); err != nil {
 			t.Fatalf("the NextShardIterator of the 4-minute-old iterator, 2 minutes later: %v", err)
 		}
@@ -404,6 +405,6 @@ func TestNextTokenExpiry(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 		_, err = c.ListShards(ctx, &kinesis.ListShardsInput{NextToken: page.NextToken})
-		wantCode(t, err, "ExpiredNextTokenException")
+		awstest.WantCode(t, err, "ExpiredNextTokenException")
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 )
 
@@ -50,7 +51,7 @@ func TestStreamLifecycle(t *testing.T) {
 		t.Fatalf("ranges end at %v, want 2^128", next)
 	}
 	_, err := f.c.CreateStream(f.ctx, &kinesis.CreateStreamInput{StreamName: aws.String("orders"), ShardCount: aws.Int32(3)})
-	wantCode(t, err, "ResourceInUseException")
+	awstest.WantCode(t, err, "ResourceInUseException")
 
 	sum := must[*kinesis.DescribeStreamSummaryOutput](t)(f.c.DescribeStreamSummary(f.ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: desc.StreamARN})).StreamDescriptionSummary
 	if aws.ToInt32(sum.OpenShardCount) != 3 || aws.ToInt32(sum.ConsumerCount) != 0 || aws.ToInt32(sum.MaxRecordSizeInKiB) != 1024 || aws.ToString(sum.StreamName) != "orders" {
@@ -67,7 +68,7 @@ func TestStreamLifecycle(t *testing.T) {
 		t.Fatalf("ListShards page 1: %v next %v", shardIDs(ls.Shards), ls.NextToken)
 	}
 	_, err = f.c.ListShards(f.ctx, &kinesis.ListShardsInput{StreamName: aws.String("orders"), NextToken: ls.NextToken})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	ls2 := must[*kinesis.ListShardsOutput](t)(f.c.ListShards(f.ctx, &kinesis.ListShardsInput{NextToken: ls.NextToken}))
 	if ids := shardIDs(ls2.Shards); !slices.Equal(ids, []string{"shardId-000000000002"}) || ls2.NextToken != nil {
 		t.Fatalf("ListShards page 2: %v next %v", ids, ls2.NextToken)
@@ -87,7 +88,7 @@ func TestStreamLifecycle(t *testing.T) {
 	} {
 		out, err := f.c.ListShards(f.ctx, &kinesis.ListShardsInput{StreamName: aws.String("orders"), ShardFilter: &c.filter})
 		if c.code != "" {
-			wantCode(t, err, c.code)
+			awstest.WantCode(t, err, c.code)
 			continue
 		}
 		if err != nil || len(out.Shards) != c.want {
@@ -99,9 +100,9 @@ func TestStreamLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.c.DescribeStream(f.ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("orders")})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 	_, err = f.c.DeleteStream(f.ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("orders")})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 }
 
 func shardIDs(shards []types.Shard) []string {
@@ -136,7 +137,7 @@ func TestCreateStreamValidation(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: created", c.name)
 		}
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	if names := must[[]string](t)(f.b.ListStreams(f.ctx)); slices.Contains(names, "a") {
 		t.Fatalf("a refused CreateStream created stream a: %v", names)
@@ -163,9 +164,9 @@ func TestCreateStreamValidation(t *testing.T) {
 	}
 	// UpdateMaxRecordSize takes courier's 1 MiB, not more.
 	_, err := f.c.UpdateMaxRecordSize(f.ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: sum.StreamARN, MaxRecordSizeInKiB: aws.Int32(4096)})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.UpdateMaxRecordSize(f.ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: sum.StreamARN, MaxRecordSizeInKiB: aws.Int32(100)})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 	if _, err := f.c.UpdateMaxRecordSize(f.ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: sum.StreamARN, MaxRecordSizeInKiB: aws.Int32(1024)}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +198,11 @@ func TestListStreamsHidesCourierStreams(t *testing.T) {
 	}
 	for _, name := range []string{awsapi.MetaStream, "_courier-internal"} {
 		_, err := f.c.DescribeStream(f.ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)})
-		wantCode(t, err, "ResourceNotFoundException")
+		awstest.WantCode(t, err, "ResourceNotFoundException")
 		_, err = f.c.PutRecord(f.ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), PartitionKey: aws.String("k"), Data: []byte("x")})
-		wantCode(t, err, "ResourceNotFoundException")
+		awstest.WantCode(t, err, "ResourceNotFoundException")
 		_, err = f.c.DeleteStream(f.ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)})
-		wantCode(t, err, "ResourceNotFoundException")
+		awstest.WantCode(t, err, "ResourceNotFoundException")
 	}
 }
 
@@ -226,13 +227,13 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("RetentionPeriodHours %d", aws.ToInt32(desc.RetentionPeriodHours))
 	}
 	_, err := f.c.IncreaseStreamRetentionPeriod(f.ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(48)})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.DecreaseStreamRetentionPeriod(f.ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(200)})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.DecreaseStreamRetentionPeriod(f.ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(12)})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.IncreaseStreamRetentionPeriod(f.ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: name, RetentionPeriodHours: aws.Int32(8761)})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	if got := retention(); got != 168*time.Hour {
 		t.Fatalf("refused changes changed retention to %v", got)
 	}
@@ -243,7 +244,7 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("after decrease: %v", got)
 	}
 	_, err = f.c.DecreaseStreamRetentionPeriod(f.ctx, &kinesis.DecreaseStreamRetentionPeriodInput{StreamName: aws.String("missing"), RetentionPeriodHours: aws.Int32(24)})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 }
 
 func (f *fixture) createStreamDesc(name string) *types.StreamDescription {
@@ -255,15 +256,15 @@ func TestUnsupportedAndUnknownActions(t *testing.T) {
 	f := newFixture(t, gateway.Config{})
 	f.createStream("u", 2)
 	_, err := f.c.SplitShard(f.ctx, &kinesis.SplitShardInput{StreamName: aws.String("u"), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("1")})
-	wantCode(t, err, "UnknownOperationException")
+	awstest.WantCode(t, err, "UnknownOperationException")
 	_, err = f.c.MergeShards(f.ctx, &kinesis.MergeShardsInput{StreamName: aws.String("u"), ShardToMerge: aws.String("shardId-000000000000"), AdjacentShardToMerge: aws.String("shardId-000000000001")})
-	wantCode(t, err, "UnknownOperationException")
+	awstest.WantCode(t, err, "UnknownOperationException")
 	_, err = f.c.UpdateShardCount(f.ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("u"), TargetShardCount: aws.Int32(4), ScalingType: types.ScalingTypeUniformScaling})
-	wantCode(t, err, "UnknownOperationException")
+	awstest.WantCode(t, err, "UnknownOperationException")
 	_, err = f.c.StartStreamEncryption(f.ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String("u"), EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("k")})
-	wantCode(t, err, "UnknownOperationException")
+	awstest.WantCode(t, err, "UnknownOperationException")
 	_, err = f.c.EnableEnhancedMonitoring(f.ctx, &kinesis.EnableEnhancedMonitoringInput{StreamName: aws.String("u"), ShardLevelMetrics: []types.MetricsName{types.MetricsNameAll}})
-	wantCode(t, err, "UnknownOperationException")
+	awstest.WantCode(t, err, "UnknownOperationException")
 	if n := len(f.createStreamDesc("u").Shards); n != 2 {
 		t.Fatalf("refused actions changed the shards: %d", n)
 	}

@@ -129,7 +129,7 @@ func TestSubscribeToShard(t *testing.T) {
 	// A second subscription of the same consumer and shard within 5s is
 	// refused.
 	_, err = f.c.SubscribeToShard(f.ctx, &kinesis.SubscribeToShardInput{ConsumerARN: carn, ShardId: shard, StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
-	wantCode(t, err, "ResourceInUseException")
+	awstest.WantCode(t, err, "ResourceInUseException")
 	if f.h2.Load() == 0 {
 		t.Fatal("no request came over HTTP/2")
 	}
@@ -145,7 +145,7 @@ func TestSubscribeToShard(t *testing.T) {
 		{kinesis.SubscribeToShardInput{ConsumerARN: carn, ShardId: shard, StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber}}, "InvalidArgumentException"},
 	} {
 		_, err := f.c.SubscribeToShard(f.ctx, &c.in)
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	es.Close()
 
@@ -170,7 +170,7 @@ func TestSubscribeToShard(t *testing.T) {
 			if ok {
 				continue // an event sent before the deregistration
 			}
-			wantCode(t, es2.Err(), "ResourceNotFoundException")
+			awstest.WantCode(t, es2.Err(), "ResourceNotFoundException")
 			return
 		case <-time.After(20 * time.Second):
 			t.Fatal("the subscription of a deregistered consumer did not end")

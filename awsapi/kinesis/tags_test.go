@@ -66,18 +66,18 @@ func TestTags(t *testing.T) {
 		many[fmt.Sprintf("k%02d", i)] = "v"
 	}
 	_, err := f.c.AddTagsToStream(f.ctx, &kinesis.AddTagsToStreamInput{StreamName: name, Tags: many})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	many["k99"] = "v"
 	_, err = f.c.AddTagsToStream(f.ctx, &kinesis.AddTagsToStreamInput{StreamName: name, Tags: many})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 	_, err = f.c.TagResource(f.ctx, &kinesis.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"AWS:x": "y"}})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.AddTagsToStream(f.ctx, &kinesis.AddTagsToStreamInput{StreamName: name, Tags: map[string]string{strings.Repeat("k", 129): "v"}})
-	wantCode(t, err, "ValidationException")
+	awstest.WantCode(t, err, "ValidationException")
 	_, err = f.c.TagResource(f.ctx, &kinesis.TagResourceInput{ResourceARN: aws.String("arn:aws:sqs:us-east-1:000000000000:q"), Tags: map[string]string{"a": "b"}})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 	_, err = f.c.ListTagsForStream(f.ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("missing")})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 	if got := list(&kinesis.ListTagsForStreamInput{StreamName: name}); tagList(got.Tags) != "cost=42" {
 		t.Fatalf("refused tag changes changed the tags: %s", tagList(got.Tags))
 	}
@@ -100,7 +100,7 @@ func TestConsumers(t *testing.T) {
 		t.Fatalf("consumer %+v", reg)
 	}
 	_, err := f.c.RegisterStreamConsumer(f.ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String("app")})
-	wantCode(t, err, "ResourceInUseException")
+	awstest.WantCode(t, err, "ResourceInUseException")
 	for _, in := range []*kinesis.DescribeStreamConsumerInput{{ConsumerARN: &carn}, {StreamARN: arn, ConsumerName: aws.String("app")}} {
 		d := must[*kinesis.DescribeStreamConsumerOutput](t)(f.c.DescribeStreamConsumer(f.ctx, in)).ConsumerDescription
 		if aws.ToString(d.ConsumerARN) != carn || aws.ToString(d.StreamARN) != aws.ToString(arn) || aws.ToString(d.ConsumerName) != "app" {
@@ -123,7 +123,7 @@ func TestConsumers(t *testing.T) {
 		must[*kinesis.RegisterStreamConsumerOutput](t)(f.c.RegisterStreamConsumer(f.ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String(fmt.Sprintf("c%02d", i))}))
 	}
 	_, err = f.c.RegisterStreamConsumer(f.ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String("one-too-many")})
-	wantCode(t, err, "LimitExceededException")
+	awstest.WantCode(t, err, "LimitExceededException")
 	var names []string
 	var token *string
 	for {
@@ -146,15 +146,15 @@ func TestConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.c.DescribeStreamConsumer(f.ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: &carn})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 	_, err = f.c.DeregisterStreamConsumer(f.ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: arn, ConsumerName: aws.String("app")})
-	wantCode(t, err, "ResourceNotFoundException")
+	awstest.WantCode(t, err, "ResourceNotFoundException")
 	_, err = f.c.DescribeStreamConsumer(f.ctx, &kinesis.DescribeStreamConsumerInput{ConsumerName: aws.String("c00")})
-	wantCode(t, err, "InvalidArgumentException")
+	awstest.WantCode(t, err, "InvalidArgumentException")
 
 	// A stream with consumers is deleted only with EnforceConsumerDeletion.
 	_, err = f.c.DeleteStream(f.ctx, &kinesis.DeleteStreamInput{StreamARN: arn})
-	wantCode(t, err, "ResourceInUseException")
+	awstest.WantCode(t, err, "ResourceInUseException")
 	if _, err := f.c.DeleteStream(f.ctx, &kinesis.DeleteStreamInput{StreamARN: arn, EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestAuthorization(t *testing.T) {
 		}, "manage stream s"},
 	} {
 		err := c.call()
-		wantCode(t, err, "AccessDeniedException")
+		awstest.WantCode(t, err, "AccessDeniedException")
 		if got := deny.take(); !slices.Equal(got, []string{c.want}) {
 			t.Fatalf("asked %v; want [%s]", got, c.want)
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/aws/smithy-go"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
@@ -135,18 +134,6 @@ func (f *fixture) render(queue string, d *courier.Delivery) (map[string]any, boo
 		f.t.Fatalf("notification %s: %v", body, err)
 	}
 	return m, true
-}
-
-// wantCode checks that err is an API error with code.
-func wantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("err = %v, want API error %s", err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code = %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
 }
 
 // stringMap converts a notification's fields to strings for VerifySignature.

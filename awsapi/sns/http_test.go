@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/awstest"
 	snsapi "github.com/courier-io/courier/awsapi/sns"
 )
 
@@ -100,7 +101,7 @@ func TestHTTPSubscription(t *testing.T) {
 	topic := f.createTopic("web", nil)
 	// A bad token is refused.
 	_, err := f.c.ConfirmSubscription(ctx, &sns.ConfirmSubscriptionInput{TopicArn: aws.String(topic), Token: aws.String("nope")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	// ReturnSubscriptionArn false answers "pending confirmation".
 	out, err := f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("http"), Endpoint: aws.String(e.URL + "/other")})
 	if err != nil || *out.SubscriptionArn != "pending confirmation" {

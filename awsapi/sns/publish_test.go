@@ -13,6 +13,7 @@ import (
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
+	"github.com/courier-io/courier/awsapi/awstest"
 	snsapi "github.com/courier-io/courier/awsapi/sns"
 )
 
@@ -174,10 +175,10 @@ func TestFilterPolicies(t *testing.T) {
 	// Invalid policies are refused and change nothing.
 	_, err := f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(f.queue("bad")),
 		Attributes: map[string]string{"FilterPolicy": `{"a":[{"wildcard":"x*"}]}`}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(queueARN + "bad"),
 		Attributes: map[string]string{"FilterPolicyScope": "Headers"}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	if subs, _ := f.b.Topic("t").Subscriptions(ctx); len(subs) != 5 {
 		t.Fatalf("%d courier subscriptions", len(subs))
 	}
@@ -207,7 +208,7 @@ func TestFilterTypedAttributes(t *testing.T) {
 	// Invalid String.Array values are refused as SNS refuses them.
 	_, err := f.c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("m"),
 		MessageAttributes: map[string]types.MessageAttributeValue{"sports": str("String.Array", `["a",["b"]]`)}})
-	wantCode(t, err, "ParameterValueInvalid")
+	awstest.WantCode(t, err, "ParameterValueInvalid")
 	for queue, want := range map[string]string{"sports": "array-match", "numbers": "number"} {
 		ds := f.receive(queue, 10)
 		if len(ds) != 1 || string(ds[0].Body) != want {
@@ -235,9 +236,9 @@ func TestFIFOTopic(t *testing.T) {
 	f := newFixture(t)
 	arn := f.createTopic("o.fifo", map[string]string{"FifoTopic": "true"})
 	_, err := f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(f.queue("std"))})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("https"), Endpoint: aws.String("https://example.com/x")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	f.subscribe(arn, "sqs", f.queue("q.fifo"), nil)
 	var seqs, ids []string
 	for i := range 5 {
@@ -260,9 +261,9 @@ func TestFIFOTopic(t *testing.T) {
 		t.Fatalf("duplicate publish: %v %v, want the original's ID %s", dup, err, ids[0])
 	}
 	_, err = f.c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("x"), MessageDeduplicationId: aws.String("d")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	_, err = f.c.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("x"), MessageGroupId: aws.String("g")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	var got []string
 	for range 5 {
 		ds := f.receive("q.fifo", 1)
@@ -327,7 +328,7 @@ func TestPublishValidation(t *testing.T) {
 		if err == nil {
 			t.Fatalf("case %d: published", i)
 		}
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	if ds := f.receive("q", 10); len(ds) != 0 {
 		t.Fatalf("refused publishes delivered %d", len(ds))
@@ -387,22 +388,22 @@ func TestPublishBatch(t *testing.T) {
 		return e
 	}
 	_, err = f.c.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: entries(11)})
-	wantCode(t, err, "TooManyEntriesInBatchRequest")
+	awstest.WantCode(t, err, "TooManyEntriesInBatchRequest")
 	_, err = f.c.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []types.PublishBatchRequestEntry{}})
-	wantCode(t, err, "EmptyBatchRequest")
+	awstest.WantCode(t, err, "EmptyBatchRequest")
 	dup := entries(2)
 	dup[1].Id = aws.String("e0")
 	_, err = f.c.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: dup})
-	wantCode(t, err, "BatchEntryIdsNotDistinct")
+	awstest.WantCode(t, err, "BatchEntryIdsNotDistinct")
 	bad := entries(1)
 	bad[0].Id = aws.String("a b")
 	_, err = f.c.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: bad})
-	wantCode(t, err, "InvalidBatchEntryId")
+	awstest.WantCode(t, err, "InvalidBatchEntryId")
 	big := entries(2)
 	big[0].Message = aws.String(strings.Repeat("x", 200<<10))
 	big[1].Message = aws.String(strings.Repeat("x", 100<<10))
 	_, err = f.c.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: big})
-	wantCode(t, err, "BatchRequestTooLong")
+	awstest.WantCode(t, err, "BatchRequestTooLong")
 	if ds := f.receive("q", 10); len(ds) != 0 {
 		t.Fatalf("refused batches delivered %d", len(ds))
 	}

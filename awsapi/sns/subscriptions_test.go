@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/courier-io/courier/awsapi"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 	"github.com/courier-io/courier/driver"
 )
@@ -29,9 +30,9 @@ func TestSubscriptions(t *testing.T) {
 	}
 	_, err := f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(q),
 		Attributes: map[string]string{"RawMessageDelivery": "false"}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("courier"), Endpoint: aws.String("queue:q")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	for _, c := range []struct{ proto, endpoint string }{
 		{"sqs", queueARN + "missing"},
 		{"sqs", "arn:aws:sqs:eu-west-1:000000000000:q"},
@@ -41,13 +42,13 @@ func TestSubscriptions(t *testing.T) {
 		{"smtp", "x"},
 	} {
 		_, err := f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String(c.proto), Endpoint: aws.String(c.endpoint)})
-		wantCode(t, err, "InvalidParameter")
+		awstest.WantCode(t, err, "InvalidParameter")
 	}
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topicARN + "none"), Protocol: aws.String("sqs"), Endpoint: aws.String(q)})
-	wantCode(t, err, "NotFound")
+	awstest.WantCode(t, err, "NotFound")
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(f.queue("q2")),
 		Attributes: map[string]string{"DeliveryPolicy": `{}`}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 
 	// courier-native: a durable subscription and a queue.
 	dur := f.subscribe(arn, "courier", "durable:audit", nil)
@@ -114,10 +115,10 @@ func TestSubscriptions(t *testing.T) {
 	if !found {
 		t.Fatal("courier subscription missing")
 	}
-	wantCode(t, set(nat, "FilterPolicy", `{"a":`), "InvalidParameter")
-	wantCode(t, set(nat, "DeliveryPolicy", `{}`), "InvalidParameter")
-	wantCode(t, set(nat, "Bogus", "1"), "InvalidParameter")
-	wantCode(t, set(nat, "RedrivePolicy", `{"deadLetterTargetArn":"`+queueARN+`nope"}`), "InvalidParameter")
+	awstest.WantCode(t, set(nat, "FilterPolicy", `{"a":`), "InvalidParameter")
+	awstest.WantCode(t, set(nat, "DeliveryPolicy", `{}`), "InvalidParameter")
+	awstest.WantCode(t, set(nat, "Bogus", "1"), "InvalidParameter")
+	awstest.WantCode(t, set(nat, "RedrivePolicy", `{"deadLetterTargetArn":"`+queueARN+`nope"}`), "InvalidParameter")
 	f.queue("dlq")
 	if err := set(nat, "RedrivePolicy", `{"deadLetterTargetArn":"`+queueARN+`dlq"}`); err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func TestSubscriptions(t *testing.T) {
 		t.Fatalf("ListSubscriptionsByTopic %v %v", by, err)
 	}
 	_, err = f.c.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topicARN + "none")})
-	wantCode(t, err, "NotFound")
+	awstest.WantCode(t, err, "NotFound")
 
 	// Unsubscribe.
 	for _, s := range []string{dur, nat, sub} {
@@ -145,9 +146,9 @@ func TestSubscriptions(t *testing.T) {
 		t.Fatalf("courier subscriptions left: %v", subs)
 	}
 	_, err = f.c.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(sub)})
-	wantCode(t, err, "NotFound")
+	awstest.WantCode(t, err, "NotFound")
 	_, err = f.c.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String("nonsense")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 }
 
 func TestListSubscriptionsPages(t *testing.T) {
@@ -254,7 +255,7 @@ func TestAuthorization(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s allowed", name)
 		}
-		wantCode(t, err, "AuthorizationError")
+		awstest.WantCode(t, err, "AuthorizationError")
 		if len(deny.asked) == 0 {
 			t.Fatalf("%s did not ask the authorizer", name)
 		}
@@ -318,9 +319,9 @@ func TestRedrivePolicyNeedsPublishOnQueue(t *testing.T) {
 	dlq := g.queue("dlq")
 	policy := map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + dlq + `"}`}
 	_, err := g.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"), Endpoint: aws.String(g.queue("q")), Attributes: policy})
-	wantCode(t, err, "AuthorizationError")
+	awstest.WantCode(t, err, "AuthorizationError")
 	sub := g.subscribe(arn, "sqs", queueARN+"q", nil)
 	_, err = g.c.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(sub),
 		AttributeName: aws.String("RedrivePolicy"), AttributeValue: aws.String(policy["RedrivePolicy"])})
-	wantCode(t, err, "AuthorizationError")
+	awstest.WantCode(t, err, "AuthorizationError")
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/courier-io/courier/awsapi/awstest"
 )
 
 func TestCreateTopic(t *testing.T) {
@@ -21,7 +23,7 @@ func TestCreateTopic(t *testing.T) {
 		t.Fatalf("second create = %s", again)
 	}
 	_, err := f.c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("orders"), Attributes: map[string]string{"DisplayName": "Other"}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 
 	for _, c := range []struct {
 		name  string
@@ -41,7 +43,7 @@ func TestCreateTopic(t *testing.T) {
 		{strings.Repeat("a", 81), nil, "InvalidParameter"},
 	} {
 		_, err := f.c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(c.name), Attributes: c.attrs})
-		wantCode(t, err, c.code)
+		awstest.WantCode(t, err, c.code)
 	}
 	if names, _ := f.b.ListTopics(ctx); len(names) != 1 {
 		t.Fatalf("refused creates left topics: %v", names)
@@ -98,9 +100,9 @@ func TestTopicAttributes(t *testing.T) {
 			t.Fatalf("set %s: %v", k, err)
 		}
 	}
-	wantCode(t, set("FifoTopic", "true"), "InvalidParameter")
-	wantCode(t, set("Bogus", "1"), "InvalidParameter")
-	wantCode(t, set("KmsMasterKeyId", "k"), "InvalidParameter")
+	awstest.WantCode(t, set("FifoTopic", "true"), "InvalidParameter")
+	awstest.WantCode(t, set("Bogus", "1"), "InvalidParameter")
+	awstest.WantCode(t, set("KmsMasterKeyId", "k"), "InvalidParameter")
 	out, _ = f.c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
 	if out.Attributes["DisplayName"] != "New" || out.Attributes["DeliveryPolicy"] != dp || out.Attributes["Policy"] != `{"Version":"2012-10-17"}` ||
 		!strings.Contains(out.Attributes["EffectiveDeliveryPolicy"], `"numRetries":4`) {
@@ -112,7 +114,7 @@ func TestTopicAttributes(t *testing.T) {
 		t.Fatalf("missing topic: %v", err)
 	}
 	_, err = f.c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String("arn:aws:sns:eu-west-1:000000000000:t")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 }
 
 func TestListAndDeleteTopics(t *testing.T) {
@@ -146,13 +148,13 @@ func TestListAndDeleteTopics(t *testing.T) {
 		t.Fatal("topic still exists")
 	}
 	_, err := f.c.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(sub)})
-	wantCode(t, err, "NotFound")
+	awstest.WantCode(t, err, "NotFound")
 	// Deleting a missing topic succeeds, as in SNS.
 	if _, err := f.c.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(topicARN + "t000")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.c.ListTopics(ctx, &sns.ListTopicsInput{NextToken: aws.String("!!")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 }
 
 func TestTags(t *testing.T) {
@@ -174,15 +176,15 @@ func TestTags(t *testing.T) {
 		t.Fatalf("tags %+v", out.Tags)
 	}
 	_, err = f.c.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(topicARN + "nope")})
-	wantCode(t, err, "ResourceNotFound")
+	awstest.WantCode(t, err, "ResourceNotFound")
 	_, err = f.c.TagResource(ctx, &sns.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("1")}}})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	many := make([]types.Tag, 50)
 	for i := range many {
 		many[i] = types.Tag{Key: aws.String(fmt.Sprintf("k%d", i)), Value: aws.String("v")}
 	}
 	_, err = f.c.TagResource(ctx, &sns.TagResourceInput{ResourceArn: aws.String(arn), Tags: many})
-	wantCode(t, err, "TagLimitExceeded")
+	awstest.WantCode(t, err, "TagLimitExceeded")
 	out, _ = f.c.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
 	if len(out.Tags) != 1 {
 		t.Fatalf("refused tagging changed tags: %d", len(out.Tags))
@@ -203,15 +205,15 @@ func TestUnsupportedActions(t *testing.T) {
 	arn := f.createTopic("t", nil)
 	_, err := f.c.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: aws.String(arn), Label: aws.String("l"),
 		AWSAccountId: []string{account}, ActionName: []string{"Publish"}})
-	wantCode(t, err, "InvalidAction")
+	awstest.WantCode(t, err, "InvalidAction")
 	_, err = f.c.CreatePlatformApplication(ctx, &sns.CreatePlatformApplicationInput{Name: aws.String("a"), Platform: aws.String("GCM"), Attributes: map[string]string{}})
-	wantCode(t, err, "InvalidAction")
+	awstest.WantCode(t, err, "InvalidAction")
 	_, err = f.c.GetSMSAttributes(ctx, &sns.GetSMSAttributesInput{})
-	wantCode(t, err, "InvalidAction")
+	awstest.WantCode(t, err, "InvalidAction")
 	_, err = f.c.GetDataProtectionPolicy(ctx, &sns.GetDataProtectionPolicyInput{ResourceArn: aws.String(arn)})
-	wantCode(t, err, "InvalidAction")
+	awstest.WantCode(t, err, "InvalidAction")
 	_, err = f.c.Publish(ctx, &sns.PublishInput{PhoneNumber: aws.String("+15555550100"), Message: aws.String("m")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 	_, err = f.c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String("a@b.c")})
-	wantCode(t, err, "InvalidParameter")
+	awstest.WantCode(t, err, "InvalidParameter")
 }

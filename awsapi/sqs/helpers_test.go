@@ -2,7 +2,6 @@ package sqs
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	smithy "github.com/aws/smithy-go"
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
@@ -132,17 +130,4 @@ func (te *testEnv) form(path string, kv ...string) (*http.Response, string) {
 		v.Set(kv[i], kv[i+1])
 	}
 	return te.post(path, "", v.Encode())
-}
-
-// wantCode fails unless err is an API error with code (the query code
-// that query-compatible SDK errors report).
-func wantCode(t testing.TB, err error, code string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v: want API error %s", err, code)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code %q (%v), want %q", ae.ErrorCode(), err, code)
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	courier "github.com/courier-io/courier"
 	"github.com/courier-io/courier/awsapi"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 )
 
@@ -102,7 +103,7 @@ func TestSendReceiveDelete(t *testing.T) {
 		t.Fatalf("stale delete deleted: %v", a)
 	}
 	_, err = te.c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(qurl), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 10})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	if _, err := te.c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(qurl), ReceiptHandle: m2.ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +135,17 @@ func TestMessageValidation(t *testing.T) {
 	if !errors.As(err, &imc) {
 		t.Fatalf("control character: %v", err)
 	}
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String(strings.Repeat("x", 1025))}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String(strings.Repeat("x", 1000)),
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String(strings.Repeat("x", 1025))}), "InvalidParameterValue")
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String(strings.Repeat("x", 1000)),
 		MessageAttributes: map[string]types.MessageAttributeValue{"a": {DataType: aws.String("String"), StringValue: aws.String(strings.Repeat("v", 30))}}}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("")}), "MissingParameter")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"), DelaySeconds: 901}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"), MessageDeduplicationId: aws.String("d")}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("")}), "MissingParameter")
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"), DelaySeconds: 901}), "InvalidParameterValue")
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"), MessageDeduplicationId: aws.String("d")}), "InvalidParameterValue")
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
 		MessageAttributes: map[string]types.MessageAttributeValue{"AWS.x": {DataType: aws.String("String"), StringValue: aws.String("v")}}}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
 		MessageAttributes: map[string]types.MessageAttributeValue{"n": {DataType: aws.String("Number"), StringValue: aws.String("one")}}}), "InvalidParameterValue")
-	wantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
+	awstest.WantCode(t, send(&sqs.SendMessageInput{MessageBody: aws.String("x"),
 		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"Other": {DataType: aws.String("String"), StringValue: aws.String("v")}}}), "InvalidParameterValue")
 	if a := te.attrs(qurl); a["ApproximateNumberOfMessages"] != "0" {
 		t.Fatalf("refused sends stored messages: %v", a)
@@ -154,10 +155,10 @@ func TestMessageValidation(t *testing.T) {
 	} {
 		in.QueueUrl = aws.String(qurl)
 		_, err := te.c.ReceiveMessage(ctx, in)
-		wantCode(t, err, "InvalidParameterValue")
+		awstest.WantCode(t, err, "InvalidParameterValue")
 	}
 	_, err = te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qurl), MessageSystemAttributeNames: []types.MessageSystemAttributeName{"Bogus"}})
-	wantCode(t, err, "InvalidAttributeName")
+	awstest.WantCode(t, err, "InvalidAttributeName")
 	_, err = te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(te.url + "/000000000000/missing")})
 	var dne *types.QueueDoesNotExist
 	if !errors.As(err, &dne) {
@@ -274,7 +275,7 @@ func TestBatches(t *testing.T) {
 		{[]types.SendMessageBatchRequestEntry{entry("a", strings.Repeat("x", 600<<10)), entry("b", strings.Repeat("x", 600<<10))}, "AWS.SimpleQueueService.BatchRequestTooLong"},
 	} {
 		_, err := te.c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(qurl), Entries: tc.entries})
-		wantCode(t, err, tc.code)
+		awstest.WantCode(t, err, tc.code)
 	}
 	var eleven []types.SendMessageBatchRequestEntry
 	for i := range 11 {
@@ -332,11 +333,11 @@ func TestFIFO(t *testing.T) {
 		t.Fatalf("duplicate send: %+v vs %+v", dup, first)
 	}
 	_, err := te.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String("x"), MessageDeduplicationId: aws.String("z")})
-	wantCode(t, err, "MissingParameter")
+	awstest.WantCode(t, err, "MissingParameter")
 	_, err = te.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String("x"), MessageGroupId: aws.String("g")})
-	wantCode(t, err, "InvalidParameterValue") // no dedup id, no content-based dedup
+	awstest.WantCode(t, err, "InvalidParameterValue") // no dedup id, no content-based dedup
 	_, err = te.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qurl), MessageBody: aws.String("x"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("q"), DelaySeconds: 5})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 
 	// In order within the group, one group in flight at a time.
 	got, err := te.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qurl), MaxNumberOfMessages: 1, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})

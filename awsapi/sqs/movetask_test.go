@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/awstest"
 )
 
 // deadLetter sets up queue src with dead-letter queue dlq (maxReceiveCount
@@ -85,14 +86,14 @@ func TestDeadLetterAndMoveTask(t *testing.T) {
 
 	// Not a DLQ; unknown queue; bad rate.
 	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:src")})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:nope")})
 	var rnf *types.ResourceNotFoundException
 	if !errors.As(err, &rnf) {
 		t.Fatalf("unknown source: %v", err)
 	}
 	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq"), MaxNumberOfMessagesPerSecond: aws.Int32(501)})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 
 	// Back to the source queue.
 	dlqArn := "arn:aws:sqs:us-east-1:000000000000:dlq"
@@ -126,7 +127,7 @@ func TestMoveTaskCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = te.c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
-	wantCode(t, err, "InvalidParameterValue") // one running task per source
+	awstest.WantCode(t, err, "InvalidParameterValue") // one running task per source
 	list, err := te.c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
 	if err != nil || len(list.Results) != 1 || *list.Results[0].Status != "RUNNING" || aws.ToString(list.Results[0].TaskHandle) != *start.TaskHandle {
 		t.Fatalf("running task: %+v %v", list, err)

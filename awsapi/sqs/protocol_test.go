@@ -15,6 +15,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/courier-io/courier/awsapi"
+	"github.com/courier-io/courier/awsapi/awstest"
 	"github.com/courier-io/courier/awsapi/gateway"
 )
 
@@ -278,9 +279,9 @@ func TestRedrivePolicyNeedsPublishOnDLQ(t *testing.T) {
 	q := te.createQueue("q", nil)
 	policy := `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1}`
 	_, err := te.c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(q), Attributes: map[string]string{"RedrivePolicy": policy}})
-	wantCode(t, err, "AccessDenied")
+	awstest.WantCode(t, err, "AccessDenied")
 	_, err = te.c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("q2"), Attributes: map[string]string{"RedrivePolicy": policy}})
-	wantCode(t, err, "AccessDenied")
+	awstest.WantCode(t, err, "AccessDenied")
 	if info, _ := te.b.Queue("q").Info(ctx); info.Attributes.DeadLetterQueue != "" {
 		t.Fatalf("refused RedrivePolicy set dead-letter queue %q", info.Attributes.DeadLetterQueue)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	courier "github.com/courier-io/courier"
+	"github.com/courier-io/courier/awsapi/awstest"
 )
 
 func TestQueueLifecycle(t *testing.T) {
@@ -62,7 +63,7 @@ func TestQueueLifecycle(t *testing.T) {
 	if !errors.As(err, &qne) {
 		t.Fatalf("re-create with other attributes: %v, want QueueNameExists", err)
 	}
-	wantCode(t, err, "QueueAlreadyExists")
+	awstest.WantCode(t, err, "QueueAlreadyExists")
 
 	// GetQueueUrl.
 	u, err := te.c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("orders")})
@@ -96,13 +97,13 @@ func TestQueueLifecycle(t *testing.T) {
 		t.Fatalf("tags: %v %v", tags, err)
 	}
 	_, err = te.c.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(want), Tags: map[string]string{"aws:x": "y"}})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	many := map[string]string{}
 	for i := range 49 {
 		many[fmt.Sprint("k", i)] = "v"
 	}
 	_, err = te.c.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(want), Tags: many})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 
 	// DeleteQueue.
 	if _, err := te.c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(want)}); err != nil {
@@ -112,7 +113,7 @@ func TestQueueLifecycle(t *testing.T) {
 	if !errors.As(err, &dne) {
 		t.Fatalf("after delete: %v", err)
 	}
-	wantCode(t, err, "AWS.SimpleQueueService.NonExistentQueue")
+	awstest.WantCode(t, err, "AWS.SimpleQueueService.NonExistentQueue")
 	_, err = te.c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(want)})
 	if !errors.As(err, &dne) {
 		t.Fatalf("delete again: %v", err)
@@ -144,9 +145,9 @@ func TestListQueues(t *testing.T) {
 		t.Fatalf("pages %d: %v", pages, all)
 	}
 	_, err = te.c.ListQueues(ctx, &sqs.ListQueuesInput{MaxResults: aws.Int32(1001)})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	_, err = te.c.ListQueues(ctx, &sqs.ListQueuesInput{MaxResults: aws.Int32(2), NextToken: aws.String("!!")})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 }
 
 func TestQueueAttributeErrors(t *testing.T) {
@@ -183,7 +184,7 @@ func TestQueueAttributeErrors(t *testing.T) {
 			t.Errorf("%v: accepted", tc.attrs)
 			continue
 		}
-		wantCode(t, err, tc.code)
+		awstest.WantCode(t, err, tc.code)
 	}
 	after := te.attrs(qurl)
 	if fmt.Sprint(after) != fmt.Sprint(before) {
@@ -208,16 +209,16 @@ func TestQueueAttributeErrors(t *testing.T) {
 		strings.Repeat("a", 81): nil,
 	} {
 		_, err := te.c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
-		wantCode(t, err, "InvalidParameterValue")
+		awstest.WantCode(t, err, "InvalidParameterValue")
 	}
 	names, _ := te.b.ListQueues(ctx)
 	if len(names) != 1 {
 		t.Fatalf("refused creates left queues: %v", names)
 	}
 	_, err := te.c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qurl), AttributeNames: []types.QueueAttributeName{"FifoQueue"}})
-	wantCode(t, err, "InvalidAttributeName")
+	awstest.WantCode(t, err, "InvalidAttributeName")
 	_, err = te.c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qurl), AttributeNames: []types.QueueAttributeName{"Nope"}})
-	wantCode(t, err, "InvalidAttributeName")
+	awstest.WantCode(t, err, "InvalidAttributeName")
 }
 
 func TestFIFOQueueAttributes(t *testing.T) {
@@ -228,7 +229,7 @@ func TestFIFOQueueAttributes(t *testing.T) {
 		t.Fatalf("fifo attrs: %v", a)
 	}
 	_, err := te.c.SetQueueAttributes(context.Background(), &sqs.SetQueueAttributesInput{QueueUrl: aws.String(qurl), Attributes: map[string]string{"DeduplicationScope": "queue"}})
-	wantCode(t, err, "InvalidAttributeValue") // perMessageGroupId needs messageGroup
+	awstest.WantCode(t, err, "InvalidAttributeValue") // perMessageGroupId needs messageGroup
 	plain := te.createQueue("g.fifo", map[string]string{"FifoQueue": "true"})
 	if a := te.attrs(plain); a["DeduplicationScope"] != "queue" || a["FifoThroughputLimit"] != "perQueue" || a["ContentBasedDeduplication"] != "false" {
 		t.Fatalf("fifo defaults: %v", a)
@@ -244,7 +245,7 @@ func TestRedriveAllowPolicy(t *testing.T) {
 	}
 	te.createQueue("allowed", map[string]string{"RedrivePolicy": policy(3)})
 	_, err := te.c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("other"), Attributes: map[string]string{"RedrivePolicy": policy(3)}})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	if _, err := te.b.Queue("other").Info(ctx); !errors.Is(err, courier.ErrNotFound) {
 		t.Fatalf("refused queue exists: %v", err)
 	}
@@ -253,14 +254,14 @@ func TestRedriveAllowPolicy(t *testing.T) {
 	}
 	other := te.createQueue("other", nil)
 	_, err = te.c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(other), Attributes: map[string]string{"RedrivePolicy": policy(2)}})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 	a := te.attrs(te.url + "/000000000000/allowed")
 	if a["RedrivePolicy"] != policy(3) {
 		t.Fatalf("RedrivePolicy %q", a["RedrivePolicy"])
 	}
 	// A FIFO queue cannot use a standard DLQ.
 	_, err = te.c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("x.fifo"), Attributes: map[string]string{"FifoQueue": "true", "RedrivePolicy": policy(2)}})
-	wantCode(t, err, "InvalidParameterValue")
+	awstest.WantCode(t, err, "InvalidParameterValue")
 }
 
 func TestPurgeQueue(t *testing.T) {
