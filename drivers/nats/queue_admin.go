@@ -364,7 +364,7 @@ func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, 
 	st.InFlight = max(int64(mi.NumAckPending)-changed, 0)
 	st.Delayed = int64(di.NumPending) + int64(di.NumAckPending) + changed
 	settled := true
-	var info *jetstream.StreamInfo
+	var info, aux *jetstream.StreamInfo
 	if c.cfg.replicas > 1 || st.Visible+st.InFlight+st.Delayed > 0 {
 		if info, err = c.streamInfo(ctx, m.stream); err != nil {
 			return st, false, c.queueErr(m.ref, err)
@@ -375,6 +375,7 @@ func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, 
 		if err != nil {
 			return st, false, c.queueErr(m.ref, err)
 		}
+		aux = delayed // a subject filter adds State.Subjects; the rest is the whole stream's
 		var n uint64
 		for _, k := range delayed.State.Subjects {
 			n += k
@@ -386,8 +387,13 @@ func (c *conn) readStats(ctx context.Context, m *queueMeta) (driver.QueueStats, 
 		if info.State.Msgs == 0 || di.NumPending+uint64(di.NumAckPending) > 0 {
 			// Delayed copies live in the auxiliary stream (with markers
 			// and lineage records: an approximation).
-			if ai, err := c.streamInfo(ctx, m.aux); err == nil && ai.State.Msgs > 0 && (oldest.IsZero() || ai.State.FirstTime.Before(oldest)) {
-				oldest = ai.State.FirstTime
+			if aux == nil {
+				if ai, err := c.streamInfo(ctx, m.aux); err == nil {
+					aux = ai
+				}
+			}
+			if aux != nil && aux.State.Msgs > 0 && (oldest.IsZero() || aux.State.FirstTime.Before(oldest)) {
+				oldest = aux.State.FirstTime
 			}
 		}
 		if !oldest.IsZero() {

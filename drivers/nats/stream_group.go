@@ -34,7 +34,7 @@ func (c *conn) loadGroup(ctx context.Context, s *streamMeta, group string) (*gro
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := retry(ctx, c, "get group", func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, groupKey(s.name, group)) })
+	e, err := c.kvGet(ctx, kv, groupKey(s.name, group))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -84,6 +84,18 @@ func (c *conn) updateGroup(ctx context.Context, s *streamMeta, group string, fn 
 		}
 	}
 	return fmt.Errorf("stream %q group %q: gave up after %d conflicting concurrent updates: %w", s.name, group, maxCASAttempts, driver.ErrConflict)
+}
+
+// kvGet reads key from the metadata bucket kv, retrying while JetStream
+// is unavailable.
+func (c *conn) kvGet(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, error) {
+	return retry(ctx, c, "get "+key, func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, key) })
+}
+
+// kvPurge purges key from the metadata bucket kv, retrying while
+// JetStream is unavailable.
+func (c *conn) kvPurge(ctx context.Context, kv jetstream.KeyValue, key string, opts ...jetstream.KVDeleteOpt) error {
+	return retryErr(ctx, c, "purge "+key, func() error { return kv.Purge(ctx, key, opts...) })
 }
 
 // putRevision stores data under key if the key's revision is still rev
@@ -493,9 +505,7 @@ func (c *conn) DeleteGroup(ctx context.Context, stream, group string) error {
 		if len(g.Members) > 0 {
 			return fmt.Errorf("stream %q group %q has %d members; a group is deleted only without members: %w", stream, group, len(g.Members), driver.ErrConflict)
 		}
-		err = retryErr(ctx, c, "purge group", func() error {
-			return kv.Purge(ctx, groupKey(stream, group), jetstream.LastRevision(rev))
-		})
+		err = c.kvPurge(ctx, kv, groupKey(stream, group), jetstream.LastRevision(rev))
 		if err == nil {
 			return nil
 		}
@@ -547,7 +557,7 @@ func (c *conn) deleteGroups(ctx context.Context, stream string) error {
 		return err
 	}
 	for _, e := range entries {
-		if err := retryErr(ctx, c, "purge group", func() error { return kv.Purge(ctx, e.Key()) }); err != nil {
+		if err := c.kvPurge(ctx, kv, e.Key()); err != nil {
 			return mapErr(err)
 		}
 	}
@@ -577,7 +587,7 @@ func (c *conn) listEntries(ctx context.Context, kv jetstream.KeyValue, filter st
 	sort.Strings(keys)
 	var out []jetstream.KeyValueEntry
 	for _, k := range keys {
-		e, err := retry(ctx, c, "get "+k, func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, k) })
+		e, err := c.kvGet(ctx, kv, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // deleted (its delete marker holds the subject) or purged since
 		}

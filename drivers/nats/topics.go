@@ -244,7 +244,7 @@ func (c *conn) DeleteTopic(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := retryErr(ctx, c, "purge subscriptions", func() error { return kv.Purge(ctx, subsKey(name)) }); err != nil {
+	if err := c.kvPurge(ctx, kv, subsKey(name)); err != nil {
 		return mapErr(err)
 	}
 	return nil
@@ -258,7 +258,7 @@ func (c *conn) loadSubs(ctx context.Context, topic string, uid uint64) (*subsVal
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := retry(ctx, c, "get subscriptions", func() (jetstream.KeyValueEntry, error) { return kv.Get(ctx, subsKey(topic)) })
+	e, err := c.kvGet(ctx, kv, subsKey(topic))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return sv, 0, nil
 	}
