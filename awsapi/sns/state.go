@@ -198,31 +198,38 @@ func (s *Service) topic(ctx context.Context, name string) (*topicState, error) {
 	if err != nil {
 		return nil, err
 	}
-	t = &topicState{FIFO: info.Attributes.FIFO}
+	return s.topicFromInfo(name, info), nil
+}
+
+// topicFromInfo returns the cached state of topic name, or caches and
+// returns the state of a courier topic with info that SNS has not stored
+// (one created by another surface).
+func (s *Service) topicFromInfo(name string, info courier.TopicInfo) *topicState {
+	t := &topicState{FIFO: info.Attributes.FIFO}
 	if info.Attributes.ContentBasedDedup {
 		t.Attrs = map[string]string{"ContentBasedDeduplication": "true"}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if cur := s.topics[name]; cur != nil {
-		t = cur
-	} else {
-		s.topics[name] = t
+		return cur
 	}
-	s.mu.Unlock()
-	return t, nil
+	s.topics[name] = t
+	return t
 }
 
 // existingTopic returns the state of topic name after checking that the
 // courier topic still exists (another surface may have deleted it).
 func (s *Service) existingTopic(ctx context.Context, name string) (*topicState, error) {
-	if _, err := s.env.Broker.Topic(name).Info(ctx); err != nil {
+	info, err := s.env.Broker.Topic(name).Info(ctx)
+	if err != nil {
 		if errors.Is(err, courier.ErrNotFound) {
 			s.forgetTopic(name)
 			return nil, notFound("Topic does not exist")
 		}
 		return nil, err
 	}
-	return s.topic(ctx, name)
+	return s.topicFromInfo(name, info), nil
 }
 
 // putTopic stores t as the state of topic name.

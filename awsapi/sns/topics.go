@@ -189,11 +189,8 @@ func (s *Service) createTopic(ctx context.Context, r *awsapi.Request) (any, erro
 	s.admin.Lock()
 	defer s.admin.Unlock()
 	arn := s.topicARN(name)
-	if _, err := s.env.Broker.Topic(name).Info(ctx); err == nil {
-		cur, err := s.topic(ctx, name)
-		if err != nil {
-			return nil, err
-		}
+	if info, err := s.env.Broker.Topic(name).Info(ctx); err == nil {
+		cur := s.topicFromInfo(name, info)
 		if cur.FIFO != fifo {
 			return nil, invalidParameter("Attributes Reason: Topic already exists with different attributes (FifoTopic)")
 		}
